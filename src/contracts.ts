@@ -1,0 +1,96 @@
+/**
+ * The types that cross stage boundaries. Data flows one way:
+ *   config → auth → api client → poller → blob reader → validator → router → sink → checkpoint.
+ * A stage imports only the contracts it consumes and produces; wiring happens in pipeline/bridge.ts.
+ */
+import type { Readable } from 'node:stream';
+
+export const CONTENT_TYPES = [
+  'Audit.AzureActiveDirectory',
+  'Audit.Exchange',
+  'Audit.SharePoint',
+  'Audit.General',
+  'DLP.All',
+] as const;
+export type ContentType = (typeof CONTENT_TYPES)[number];
+
+/** One entry of a `subscriptions/content` listing, as the API sends it. */
+export interface ContentRef {
+  contentType: string;
+  contentId: string;
+  contentUri: string;
+  /** When the content became available (UTC); listings select on this, not on event time. */
+  contentCreated: string;
+  contentExpiration: string;
+}
+
+export interface SubscriptionStatus {
+  contentType: string;
+  status: string; // 'enabled' | 'disabled' as the API spells it
+  webhook: unknown;
+}
+
+/** auth stage → api stage. */
+export interface TokenProvider {
+  /** A bearer token for the tenant's API resource; `forceRefresh` after a 401. */
+  getToken(forceRefresh?: boolean): Promise<string>;
+}
+
+/** api stage → poller. One instance per tenant. Errors are BridgeError with stable codes. */
+export interface ActivityApi {
+  readonly tenantId: string;
+  /** Lists subscriptions, starts configured content types that are not enabled. */
+  ensureSubscriptions(contentTypes: readonly string[]): Promise<SubscriptionStatus[]>;
+  /** Lists available content for [start, end) (≤ 24 h, ≤ 7 days back), yielding one page at a time. */
+  listContent(contentType: string, start: Date, end: Date): AsyncIterable<ContentRef[]>;
+  /** The body of a content blob as a byte stream (size-limited; errors surface on the stream). */
+  fetchBlob(contentUri: string, signal?: AbortSignal): Promise<Readable>;
+}
+
+export interface ValidationIssue {
+  /** JSON pointer into the record, e.g. `/Actions/0/ActionType`; '' for the record itself. */
+  path: string;
+  message: string;
+  keyword: string;
+}
+
+export interface ValidationResult {
+  valid: boolean;
+  /** The record's RecordType when it is an integer, else null. */
+  recordType: number | null;
+  errors: ValidationIssue[];
+  /** Non-fatal findings (e.g. an enum value the docs don't list) in default mode. */
+  warnings: ValidationIssue[];
+}
+
+export type ValidationMode = 'default' | 'strict';
+
+export interface RecordValidator {
+  readonly mode: ValidationMode;
+  validate(record: unknown): ValidationResult;
+}
+
+/** Forward-protocol EventTime: seconds and nanoseconds since the epoch (UTC). */
+export interface EventTimeParts {
+  sec: number;
+  nsec: number;
+}
+
+/** router → sink. */
+export interface OutEvent {
+  tag: string;
+  time: EventTimeParts;
+  record: Record<string, unknown>;
+}
+
+/** The sink: delivers batches and says, exactly once per batch, whether the receiver acknowledged it. */
+export interface Sink {
+  /**
+   * Resolves only after the receiver acknowledged every event of the batch; rejects with a
+   * BridgeError (SINK_*) otherwise. Never settles twice. A rejected batch may be sent again.
+   */
+  send(events: OutEvent[]): Promise<void>;
+  /** True when the sink's acknowledgement really means "received" (forward with ack), false for stdout. */
+  readonly acknowledged: boolean;
+  close(): Promise<void>;
+}

@@ -1,0 +1,91 @@
+/**
+ * Structured JSON-lines logger. One line per event of note; never per record.
+ * Fields are plain data; `redactSecrets` is applied to every line as a last line of defence,
+ * but callers must not pass secrets in the first place.
+ */
+export type Level = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+export interface LoggerOptions {
+  level?: Level;
+  /** Where lines go; default process.stderr (stdout may carry events in the stdout sink). */
+  write?: (line: string) => void;
+  /** Values that must never appear in output (secrets, tokens); replaced by "[REDACTED]". */
+  secrets?: Set<string>;
+  base?: Record<string, unknown>;
+  pretty?: boolean;
+}
+
+const globalSecrets = new Set<string>();
+/** Register a value (a secret, a token) that must never be printed by any logger. */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 6) globalSecrets.add(value);
+}
+
+export function redactSecrets(line: string, extra?: Set<string>): string {
+  let out = line;
+  for (const s of globalSecrets) if (out.includes(s)) out = out.split(s).join('[REDACTED]');
+  if (extra) for (const s of extra) if (s && out.includes(s)) out = out.split(s).join('[REDACTED]');
+  // Bearer tokens and JWT-looking strings never belong in a log line.
+  out = out.replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer [REDACTED]');
+  out = out.replace(/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, '[REDACTED-JWT]');
+  return out;
+}
+
+function errorFields(v: unknown): unknown {
+  if (v instanceof Error) {
+    const o: Record<string, unknown> = { message: v.message };
+    const anyErr = v as unknown as Record<string, unknown>;
+    if (anyErr.code !== undefined) o.code = anyErr.code;
+    if (anyErr.details !== undefined) Object.assign(o, anyErr.details as object);
+    return o;
+  }
+  return v;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const min = ORDER[opts.level ?? 'info'];
+  const write = opts.write ?? ((l: string) => process.stderr.write(l + '\n'));
+  const base = opts.base ?? {};
+  const make = (bound: Record<string, unknown>): Logger => {
+    const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
+      if (ORDER[level] < min) return;
+      const rec: Record<string, unknown> = { time: new Date().toISOString(), level, msg, ...bound };
+      if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = errorFields(v);
+      let line: string;
+      if (opts.pretty) {
+        const { time, level: lv, msg: m, ...rest } = rec;
+        const extras = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+        line = `${String(time).slice(11, 19)} ${String(lv).toUpperCase().padEnd(5)} ${m}${extras ? '  ' + extras : ''}`;
+      } else {
+        line = JSON.stringify(rec);
+      }
+      write(redactSecrets(line, opts.secrets));
+    };
+    return {
+      debug: (m, f) => emit('debug', m, f),
+      info: (m, f) => emit('info', m, f),
+      warn: (m, f) => emit('warn', m, f),
+      error: (m, f) => emit('error', m, f),
+      child: (f) => make({ ...bound, ...f }),
+    };
+  };
+  return make(base);
+}
+
+/** A logger that records lines in memory: for tests that assert what was (not) logged. */
+export function memoryLogger(level: Level = 'debug'): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const l = createLogger({ level, write: (x) => lines.push(x) });
+  return Object.assign(l, { lines });
+}
+
+export const silentLogger: Logger = createLogger({ level: 'silent' });
