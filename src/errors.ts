@@ -33,9 +33,11 @@ export type ErrorCode =
   | 'SINK_ACK_TIMEOUT'
   | 'SINK_AUTH'
   | 'SINK_CLOSED'
+  | 'SINK_EVENT_TOO_LARGE'
   // state
   | 'STATE_CORRUPT'
   | 'STATE_UNWRITABLE'
+  | 'STATE_LOCKED'
   // input files (validate command)
   | 'INPUT_UNREADABLE'
   | 'INPUT_MALFORMED'

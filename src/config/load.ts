@@ -1,0 +1,291 @@
+/**
+ * Config file → typed Config: read, parse (YAML or JSON), validate against schema.json (all problems at
+ * once, defaults applied), then resolve what lives outside the file (secrets from env/files, PEM files,
+ * the state dir). Everything happens before any network call; a bad config is exit code 2 in the CLI.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import Ajv2020 from 'ajv/dist/2020';
+import type { ValidateFunction } from 'ajv';
+import { parseDocument } from 'yaml';
+import { BridgeError } from '../errors';
+import { registerSecret } from '../obs/log';
+import schema from './schema.json';
+import { renderAjvErrors, describeValue } from './problems';
+import type { Config, RawConfig, SecretRef, TenantConfig, CertificateCredential } from './types';
+
+export type * from './types';
+
+export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE' | 'SECRET_UNREADABLE';
+
+/** A config that cannot be used; `problems` holds one line per problem, each naming the file and key path. */
+export class ConfigError extends BridgeError {
+  readonly problems: string[];
+  constructor(code: ConfigErrorCode, sourceName: string, problems: string[]) {
+    const n = problems.length;
+    super(
+      code,
+      n === 1 ? problems[0] : `${sourceName}: ${n} problems; fix them and run check-config again`,
+      { details: { problems } },
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** The schema itself (for docs generation and tests). */
+export const configSchema: Readonly<Record<string, unknown>> = schema as Record<string, unknown>;
+
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  if (!compiled) {
+    const ajv = new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    // Annotations read by problems.ts when wording messages; they never affect validity.
+    for (const keyword of ['x-expected', 'x-when', 'x-secret']) ajv.addKeyword({ keyword });
+    compiled = ajv.compile(schema);
+  }
+  return compiled;
+}
+
+/**
+ * Validates a parsed config (a deep copy; the argument is not modified) and applies the schema's defaults.
+ * Throws ConfigError(CONFIG_INVALID) with every problem found.
+ */
+export function validateConfigObject(obj: unknown, sourceName: string): RawConfig {
+  if (obj === null || obj === undefined || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new ConfigError('CONFIG_INVALID', sourceName, [`${sourceName}: (top level): expected a mapping with at least "tenants"; found ${describeValue(obj ?? undefined)}`]);
+  }
+  const copy = structuredClone(obj) as Record<string, unknown>;
+  const validate = validator();
+  if (!validate(copy)) {
+    throw new ConfigError('CONFIG_INVALID', sourceName, renderAjvErrors(validate.errors ?? [], copy, sourceName));
+  }
+  const raw = copy as unknown as RawConfig;
+  const problems: string[] = [];
+  // Checks a schema can't express: two tenants with one id would share checkpoint files.
+  const firstIndex = new Map<string, number>();
+  raw.tenants.forEach((t, i) => {
+    const id = t.id.toLowerCase();
+    const prev = firstIndex.get(id);
+    if (prev !== undefined) problems.push(`${sourceName}: tenants[${i}].id: expected a tenant id not used before; found the id of tenants[${prev}]`);
+    else firstIndex.set(id, i);
+  });
+  if (problems.length) throw new ConfigError('CONFIG_INVALID', sourceName, problems);
+  return raw;
+}
+
+/** Reads, validates and resolves a config file. `env` is where `{ env: NAME }` secrets are looked up. */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const sourceName = file;
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError('CONFIG_UNREADABLE', sourceName, [`${sourceName}: cannot read the config file (${code}); check the path and its permissions`]);
+  }
+  const parsed = parseConfigText(text, sourceName);
+  const raw = validateConfigObject(parsed, sourceName);
+  return resolveConfig(raw, path.resolve(file), env, sourceName);
+}
+
+/** YAML 1.2 (a superset of JSON) with duplicate keys as errors. */
+export function parseConfigText(text: string, sourceName: string): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) {
+    const problems = doc.errors.map((err) => {
+      const pos = err.linePos?.[0];
+      return `${sourceName}${pos ? `:${pos.line}:${pos.col}` : ''}: cannot parse: ${err.message.split('\n')[0]}`;
+    });
+    throw new ConfigError('CONFIG_INVALID', sourceName, problems);
+  }
+  return doc.toJS();
+}
+
+interface Collector {
+  invalid: string[];
+  secret: string[];
+}
+
+function readSecret(ref: SecretRef, where: string, baseDir: string, env: NodeJS.ProcessEnv, c: Collector): string | undefined {
+  if ('env' in ref) {
+    const v = env[ref.env];
+    if (v === undefined || v === '') {
+      c.secret.push(`${where}: environment variable ${ref.env} is ${v === undefined ? 'not set' : 'empty'}; set it to the secret`);
+      return undefined;
+    }
+    registerSecret(v);
+    return v;
+  }
+  const p = path.resolve(baseDir, ref.file);
+  try {
+    const v = fs.readFileSync(p, 'utf8').replace(/\r?\n$/, '');
+    if (v === '') {
+      c.secret.push(`${where}: secret file ${p} is empty`);
+      return undefined;
+    }
+    registerSecret(v);
+    return v;
+  } catch (e) {
+    c.secret.push(`${where}: cannot read secret file ${p} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+}
+
+function readPemFile(file: string, where: string, baseDir: string, sink: string[]): { path: string; text?: string } {
+  const p = path.resolve(baseDir, file);
+  try {
+    return { path: p, text: fs.readFileSync(p, 'utf8') };
+  } catch (e) {
+    sink.push(`${where}: cannot read ${p} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    return { path: p };
+  }
+}
+
+function readCaFile(file: string | undefined, where: string, baseDir: string, c: Collector): { caFile?: string; ca?: string } {
+  if (file === undefined) return {};
+  const r = readPemFile(file, where, baseDir, c.invalid);
+  if (r.text !== undefined && !r.text.includes('-----BEGIN CERTIFICATE-----')) {
+    c.invalid.push(`${where}: expected PEM certificates (-----BEGIN CERTIFICATE-----) in ${r.path}; found none`);
+    return { caFile: r.path };
+  }
+  return { caFile: r.path, ca: r.text };
+}
+
+function hexOf(fingerprint: string): string {
+  return fingerprint.replace(/:/g, '').toUpperCase();
+}
+
+function readCertificate(
+  cert: NonNullable<RawConfig['tenants'][number]['certificate']>,
+  where: string,
+  baseDir: string,
+  c: Collector,
+): CertificateCredential | undefined {
+  const key = readPemFile(cert.keyFile, `${where}.keyFile`, baseDir, c.secret);
+  const crt = readPemFile(cert.certFile, `${where}.certFile`, baseDir, c.secret);
+  let keyObj: ReturnType<typeof createPrivateKey> | undefined;
+  let x509: X509Certificate | undefined;
+  if (key.text !== undefined) {
+    try {
+      keyObj = createPrivateKey(key.text);
+      registerSecret(key.text);
+    } catch {
+      c.secret.push(`${where}.keyFile: ${key.path} is not an unencrypted PEM private key`);
+    }
+  }
+  if (crt.text !== undefined) {
+    try {
+      x509 = new X509Certificate(crt.text);
+    } catch {
+      c.secret.push(`${where}.certFile: ${crt.path} is not a PEM certificate`);
+    }
+  }
+  if (!keyObj || !x509 || key.text === undefined || crt.text === undefined) return undefined;
+  if (!x509.checkPrivateKey(keyObj)) {
+    c.secret.push(`${where}: the key in ${key.path} does not belong to the certificate in ${crt.path}`);
+    return undefined;
+  }
+  return {
+    kind: 'certificate',
+    keyFile: key.path,
+    certFile: crt.path,
+    privateKeyPem: key.text,
+    certificatePem: crt.text,
+    thumbprintSha1: hexOf(x509.fingerprint),
+    thumbprintSha256: hexOf(x509.fingerprint256),
+    sendX5c: cert.sendX5c,
+  };
+}
+
+function checkStateDir(dir: string, where: string, c: Collector): void {
+  try {
+    const st = fs.statSync(dir);
+    if (!st.isDirectory()) c.invalid.push(`${where}: expected a directory; found a file at ${dir}`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // created by the checkpoint store
+    if (code === 'ENOTDIR') c.invalid.push(`${where}: expected a directory; found a file on the way to ${dir}`);
+    else c.invalid.push(`${where}: cannot inspect ${dir} (${code ?? 'error'})`);
+  }
+}
+
+/** Resolves secrets and files of a validated config. `sourceFile` is absolute; relative paths are taken from its directory. */
+export function resolveConfig(raw: RawConfig, sourceFile: string, env: NodeJS.ProcessEnv, sourceName = sourceFile): Config {
+  const baseDir = path.dirname(sourceFile);
+  const c: Collector = { invalid: [], secret: [] };
+  const at = (p: string) => `${sourceName}: ${p}`;
+
+  const tenants: TenantConfig[] = raw.tenants.map((t, i) => {
+    const where = at(`tenants[${i}]`);
+    let credential: TenantConfig['credential'] | undefined;
+    if (t.clientSecret) {
+      const s = readSecret(t.clientSecret, `${where}.clientSecret`, baseDir, env, c);
+      if (s !== undefined) credential = { kind: 'secret', clientSecret: s };
+    } else if (t.certificate) {
+      credential = readCertificate(t.certificate, `${where}.certificate`, baseDir, c);
+    }
+    const out: TenantConfig = {
+      id: t.id,
+      name: t.name ?? t.id,
+      cloud: t.cloud,
+      clientId: t.clientId,
+      // Placeholder only when a problem was recorded (then this Config is never returned).
+      credential: credential ?? { kind: 'secret', clientSecret: '' },
+      contentTypes: t.contentTypes,
+      publisherId: t.publisherId ?? t.id,
+    };
+    if (t.authorityUrl !== undefined) out.authorityUrl = t.authorityUrl.replace(/\/+$/, '');
+    if (t.apiUrl !== undefined) out.apiUrl = t.apiUrl.replace(/\/+$/, '');
+    return out;
+  });
+
+  const httpCa = readCaFile(raw.http.caFile, at('http.caFile'), baseDir, c);
+  if (raw.http.proxy) {
+    try {
+      const u = new URL(raw.http.proxy);
+      if (u.password) registerSecret(decodeURIComponent(u.password));
+    } catch {
+      /* the schema's pattern already vetted the shape */
+    }
+  }
+  const sinkCa = readCaFile(raw.sink.tls.caFile, at('sink.tls.caFile'), baseDir, c);
+  const sharedKey = raw.sink.sharedKey ? readSecret(raw.sink.sharedKey, at('sink.sharedKey'), baseDir, env, c) : undefined;
+  const password = raw.sink.password ? readSecret(raw.sink.password, at('sink.password'), baseDir, env, c) : undefined;
+
+  const stateDir = path.resolve(baseDir, raw.stateDir);
+  checkStateDir(stateDir, at('stateDir'), c);
+
+  if (c.invalid.length || c.secret.length) {
+    throw new ConfigError(c.invalid.length ? 'CONFIG_INVALID' : 'SECRET_UNREADABLE', sourceName, [...c.invalid, ...c.secret]);
+  }
+
+  const { sharedKey: _sk, password: _pw, tls, ...sinkRest } = raw.sink;
+  const config: Config = {
+    sourceFile,
+    tenants,
+    http: { ...raw.http, ...httpCa },
+    poll: { ...raw.poll },
+    sink: { ...sinkRest, tls: { ...tls, ...sinkCa } },
+    tagPrefix: raw.tagPrefix,
+    validation: { ...raw.validation },
+    stateDir,
+    dedup: { ...raw.dedup },
+    log: { ...raw.log },
+    metrics: { ...raw.metrics },
+  };
+  if (sharedKey !== undefined) config.sink.sharedKey = sharedKey;
+  if (password !== undefined) config.sink.password = password;
+  return config;
+}
+
+/** One line describing a loaded config, without secrets (for check-config and the startup log). */
+export function summarizeConfig(cfg: Config): string {
+  const n = cfg.tenants.length;
+  const sink =
+    cfg.sink.type === 'forward'
+      ? `sink forward ${cfg.sink.host}:${cfg.sink.port}${cfg.sink.tls.enabled ? ' (tls)' : ''}${cfg.sink.sharedKey ? ' (shared key)' : ''}`
+      : 'sink stdout (no acknowledgements)';
+  return `ok: ${n} tenant${n === 1 ? '' : 's'} (${cfg.tenants.map((t) => t.name).join(', ')}), ${sink}, state ${cfg.stateDir}`;
+}

@@ -1,0 +1,133 @@
+/** Audit.SharePoint: file operations (6), site events (4), sharing (14), lists (36), list items (54). */
+import { weightedTable, type WeightedTable } from '../rand';
+import { BROWSERS, FILE_NAMES, PLATFORMS, USER_AGENTS, fill } from './vocab';
+import { appAccessContext, clientIp, head, person, type AuditRecord, type RecordBuilder, type RecordContext } from './common';
+import type { Person } from './identity';
+
+const LIBRARIES = ['Shared Documents', 'Documents', 'Site Assets', 'Shared Documents/Projects'] as const;
+const SITES = ['hr', 'finance', 'sales', 'engineering', 'marketing', 'legal'] as const;
+
+interface Place {
+  oneDrive: boolean;
+  siteUrl: string;
+  relUrl: string;
+  fileName: string;
+  ext: string;
+}
+
+function place(c: RecordContext, u: Person): Place {
+  const oneDrive = c.rng.chance(0.4);
+  const fileName = fill(c.rng.pick(FILE_NAMES), c.rng.range(100, 9999), c.rng.range(1, 4));
+  const ext = fileName.slice(fileName.lastIndexOf('.') + 1);
+  const siteUrl = oneDrive
+    ? `https://${c.t.spoName}-my.sharepoint.com/personal/${u.upn.replace(/[.@]/g, '_')}/`
+    : `https://${c.t.spoName}.sharepoint.com/sites/${c.rng.pick(SITES)}/`;
+  return { oneDrive, siteUrl, relUrl: oneDrive ? 'Documents' : c.rng.pick(LIBRARIES), fileName, ext };
+}
+
+function spHeader(c: RecordContext, r: AuditRecord, u: Person, ip: string): void {
+  const [browser, version] = c.rng.pick(BROWSERS);
+  r.ClientIP = ip;
+  r.UserId = u.upn;
+  r.AuthenticationType = c.rng.pick(['FormsCookieAuth', 'OAuth']);
+  r.BrowserName = browser;
+  r.BrowserVersion = version;
+  r.CorrelationId = c.rng.guid();
+  r.EventSource = 'SharePoint';
+  r.GeoLocation = c.rng.pick(['EUR', 'NAM', 'APC', 'GBR']);
+  r.IsManagedDevice = c.rng.chance(0.5);
+  r.Platform = c.rng.pick(PLATFORMS);
+  r.UserAgent = c.rng.pick(USER_AGENTS);
+  r.DeviceDisplayName = ip;
+}
+
+function fileOperation(c: RecordContext): AuditRecord {
+  const u = person(c);
+  const ip = clientIp(c);
+  const p = place(c, u);
+  const op = c.rng.pick(['FileAccessed', 'FileAccessed', 'FileModified', 'FileDownloaded', 'FileUploaded', 'FilePreviewed', 'FileSyncDownloadedFull', 'FileDeleted', 'FileRecycled']);
+  const r = head(c, op, 6, undefined, u.puid.toLowerCase() + '@live.com', 0, p.oneDrive ? 'OneDrive' : 'SharePoint');
+  r.AppAccessContext = appAccessContext(c);
+  spHeader(c, r, u, ip);
+  r.ItemType = 'File';
+  r.ListId = c.rng.guid();
+  r.ListItemUniqueId = c.rng.guid();
+  r.Site = c.rng.pick(c.t.siteIds);
+  r.WebId = c.rng.pick(c.t.webIds);
+  r.FileSizeBytes = c.rng.range(1_000, 40_000_000);
+  r.HighPriorityMediaProcessing = false;
+  r.ListBaseType = 1;
+  r.ListServerTemplate = p.oneDrive ? 700 : 101;
+  r.SourceFileExtension = p.ext;
+  r.SiteUrl = p.siteUrl;
+  r.SourceRelativeUrl = p.relUrl;
+  r.SourceFileName = p.fileName;
+  r.ObjectId = `${p.siteUrl}${p.relUrl}/${p.fileName}`;
+  return r;
+}
+
+function siteEvent(c: RecordContext): AuditRecord {
+  const u = person(c);
+  const ip = clientIp(c);
+  const op = c.rng.pick(['PageViewed', 'SearchQueryPerformed', 'ManagedSyncClientAllowed', 'SiteCollectionAdminAdded', 'PageViewedExtended']);
+  const r = head(c, op, 4, undefined, u.puid.toLowerCase() + '@live.com', 0, 'SharePoint');
+  r.AppAccessContext = appAccessContext(c);
+  spHeader(c, r, u, ip);
+  r.ItemType = op.startsWith('Page') ? 'Page' : 'Site';
+  r.Site = c.rng.pick(c.t.siteIds);
+  r.WebId = c.rng.pick(c.t.webIds);
+  r.ObjectId = `https://${c.t.spoName}.sharepoint.com/sites/${c.rng.pick(SITES)}/SitePages/Home.aspx`;
+  return r;
+}
+
+function sharing(c: RecordContext): AuditRecord {
+  const u = person(c);
+  const ip = clientIp(c);
+  const p = place(c, u);
+  const target = person(c);
+  const op = c.rng.pick(['SharingSet', 'AddedToSecureLink', 'SharingInvitationCreated', 'AnonymousLinkCreated', 'AccessRequestCreated']);
+  const r = head(c, op, 14, undefined, u.puid.toLowerCase() + '@live.com', 0, p.oneDrive ? 'OneDrive' : 'SharePoint');
+  r.AppAccessContext = appAccessContext(c);
+  spHeader(c, r, u, ip);
+  r.ItemType = 'File';
+  r.ListId = c.rng.guid();
+  r.ListItemUniqueId = c.rng.guid();
+  r.Site = c.rng.pick(c.t.siteIds);
+  r.WebId = c.rng.pick(c.t.webIds);
+  r.EventData = `<PermissionsGranted>${c.rng.pick(['Read', 'Contribute', 'View'])}</PermissionsGranted>`;
+  r.SourceFileExtension = p.ext;
+  r.TargetUserOrGroupType = op === 'AnonymousLinkCreated' ? 'Guest' : 'Member';
+  r.TargetUserOrGroupName = op === 'AnonymousLinkCreated' ? 'Anonymous' : target.upn;
+  r.SiteUrl = p.siteUrl;
+  r.SourceRelativeUrl = p.relUrl;
+  r.SourceFileName = p.fileName;
+  r.ObjectId = `${p.siteUrl}${p.relUrl}/${p.fileName}`;
+  return r;
+}
+
+function list(c: RecordContext, recordType: 36 | 54): AuditRecord {
+  const u = person(c);
+  const ip = clientIp(c);
+  const op = recordType === 36 ? c.rng.pick(['ListViewed', 'ListCreated', 'ListUpdated']) : c.rng.pick(['ListItemViewed', 'ListItemCreated', 'ListItemUpdated']);
+  const r = head(c, op, recordType, undefined, u.puid.toLowerCase() + '@live.com', 0, 'SharePoint');
+  r.AppAccessContext = appAccessContext(c);
+  spHeader(c, r, u, ip);
+  r.ItemType = recordType === 36 ? 'List' : 'ListItem';
+  r.ListId = c.rng.guid();
+  r.Site = c.rng.pick(c.t.siteIds);
+  r.WebId = c.rng.pick(c.t.webIds);
+  r.ItemCount = c.rng.range(1, 500);
+  r.ListBaseTemplateType = '100';
+  r.ListBaseType = 'GenericList';
+  r.ListTitle = c.rng.pick(['Issues', 'Tasks', 'Assets', 'Requests', 'Contacts']);
+  r.ObjectId = `https://${c.t.spoName}.sharepoint.com/sites/${c.rng.pick(SITES)}/Lists/${r.ListTitle as string}`;
+  return r;
+}
+
+export const SHAREPOINT_MIX: WeightedTable<RecordBuilder> = weightedTable<RecordBuilder>([
+  [fileOperation, 0.55],
+  [siteEvent, 0.15],
+  [sharing, 0.12],
+  [(c) => list(c, 36), 0.1],
+  [(c) => list(c, 54), 0.08],
+]);

@@ -1,0 +1,159 @@
+/**
+ * Router: a validated record → the event handed to the sink. The record object is passed on as the API
+ * gave it (no copy of its fields, no re-serialising); one metadata object is added under `o365_bridge`.
+ * The event time is the record's CreationTime read as UTC, parsed by hand (no Date.parse, no regex)
+ * because this runs once per record.
+ */
+import type { EventTimeParts, OutEvent, ValidationIssue, ValidationResult } from '../contracts';
+import { TagTable } from './tags';
+
+/** The key under which the bridge adds its metadata to each record. */
+export const META_KEY = 'o365_bridge';
+
+export interface BridgeMeta {
+  /** Tenant id. */
+  tenant: string;
+  content_type: string;
+  content_id: string;
+  /** Documented AuditLogRecordType member name; null when the RecordType is missing or unlisted. */
+  record_type_name: string | null;
+  /** Only when there are any (default mode: e.g. enum values the docs don't list). */
+  warnings?: ValidationIssue[];
+  /** Only on invalid records (tagged `<prefix>.invalid.…`). */
+  errors?: ValidationIssue[];
+}
+
+export interface RouteContext {
+  tenantId: string;
+  contentType: string;
+  contentId: string;
+}
+
+export interface Router {
+  route(record: Record<string, unknown>, result: ValidationResult, ctx: RouteContext): OutEvent;
+}
+
+export interface RouterOptions {
+  tagPrefix: string;
+  /** Clock for records without a usable CreationTime (ms since epoch); injected in tests. */
+  now?: () => number;
+}
+
+const MAX_UINT32 = 0xffffffff;
+const POW10 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+
+function digit(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1;
+}
+
+function two(s: string, i: number): number {
+  const a = digit(s, i);
+  const b = digit(s, i + 1);
+  return a < 0 || b < 0 ? -1 : a * 10 + b;
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
+
+/**
+ * Parses `YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]` into `out`; no zone means UTC (as the API sends it).
+ * The fraction keeps up to 9 digits (nanoseconds); more are truncated. Returns false (leaving `out`
+ * untouched) for anything else, or a time outside the forward protocol's uint32 seconds.
+ */
+export function parseCreationTime(s: unknown, out: EventTimeParts): boolean {
+  if (typeof s !== 'string' || s.length < 19) return false;
+  const y1 = two(s, 0);
+  const y2 = two(s, 2);
+  const mo = two(s, 5);
+  const d = two(s, 8);
+  const h = two(s, 11);
+  const mi = two(s, 14);
+  const se = two(s, 17);
+  if (y1 < 0 || y2 < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return false;
+  const t = s.charCodeAt(10);
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || (t !== 84 && t !== 32) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return false;
+  const y = y1 * 100 + y2;
+  if (d > daysInMonth(y, mo)) return false;
+  let i = 19;
+  let nsec = 0;
+  if (i < s.length && s.charCodeAt(i) === 46 /* . */) {
+    i++;
+    let n = 0;
+    let c: number;
+    while (i < s.length && (c = digit(s, i)) >= 0) {
+      if (n < 9) nsec = nsec * 10 + c;
+      n++;
+      i++;
+    }
+    if (n === 0) return false;
+    if (n < 9) nsec *= POW10[9 - n];
+  }
+  let offset = 0;
+  if (i < s.length) {
+    const z = s.charCodeAt(i);
+    if (z === 90 /* Z */ && i + 1 === s.length) {
+      // UTC
+    } else if ((z === 43 || z === 45) && s.length === i + 6 && s.charCodeAt(i + 3) === 58) {
+      const oh = two(s, i + 1);
+      const om = two(s, i + 4);
+      if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
+      offset = (z === 45 ? -1 : 1) * (oh * 3600 + om * 60);
+    } else {
+      return false;
+    }
+  }
+  const sec = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
+  if (sec < 0 || sec > MAX_UINT32) return false;
+  out.sec = sec;
+  out.nsec = nsec;
+  return true;
+}
+
+export function createRouter(opts: RouterOptions): Router {
+  const tags = new TagTable(opts.tagPrefix);
+  const now = opts.now ?? Date.now;
+  // Records arrive blob by blob, all of one content type: remember the last lookup (string identity compare).
+  let lastContentType: string | undefined;
+  let lastTags = tags.forContentType('Audit.General');
+
+  return {
+    route(record, result, ctx) {
+      if (ctx.contentType !== lastContentType) {
+        lastTags = tags.forContentType(ctx.contentType);
+        lastContentType = ctx.contentType;
+      }
+      const rt = result.recordType;
+      const meta: BridgeMeta = {
+        tenant: ctx.tenantId,
+        content_type: ctx.contentType,
+        content_id: ctx.contentId,
+        record_type_name: lastTags.name(rt),
+      };
+      if (result.warnings.length > 0) meta.warnings = result.warnings;
+      if (!result.valid) meta.errors = result.errors;
+      record[META_KEY] = meta;
+
+      const time: EventTimeParts = { sec: 0, nsec: 0 };
+      if (!parseCreationTime(record.CreationTime, time)) {
+        // Only invalid records lack a usable CreationTime (the schemas require it); stamp them with now.
+        const ms = now();
+        time.sec = Math.floor(ms / 1000);
+        time.nsec = Math.round((ms - time.sec * 1000) * 1_000_000);
+      }
+      return { tag: lastTags.tag(rt, !result.valid), time, record };
+    },
+  };
+}

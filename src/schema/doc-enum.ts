@@ -1,0 +1,87 @@
+/**
+ * The `x-docEnum` keyword: "this field has a documented value set". Microsoft's enum tables lag
+ * behind what the service sends, so a value outside the set is only a *warning* in default mode
+ * (the record stays valid) and an *error* in strict mode. Other keywords (type, required, format,
+ * pattern) are errors in every mode.
+ *
+ * Schema forms:
+ *   "x-docEnum": ["Inline", "Delayed", "ZAP"]
+ *   "x-docEnum": { "values": [0, 1, "online"], "ignoreCase": true }
+ *   "x-docEnum": { "table": "AuditLogRecordType" }      (a table of schemas/record-types.json)
+ * A value is only compared with the listed values of its own JSON type: a string is never checked
+ * against an integer-only list (Policy documents integers, records send unlisted strings).
+ */
+import type Ajv from 'ajv';
+import type { DataValidationCxt } from 'ajv/dist/types';
+import type { ValidationIssue, ValidationMode } from '../contracts';
+
+export const DOC_ENUM = 'x-docEnum';
+
+type DocEnumSchema = Array<string | number> | { values?: Array<string | number>; ignoreCase?: boolean; table?: string };
+
+/** Where default-mode warnings go while one record is validated (validation is synchronous). */
+export interface WarningSink {
+  warnings: ValidationIssue[] | null;
+}
+
+const MAX_SHOWN = 12;
+
+function show(v: string | number): string {
+  const s = typeof v === 'string' ? JSON.stringify(v.length > 64 ? v.slice(0, 64) + '…' : v) : String(v);
+  return s;
+}
+
+export function addDocEnumKeyword(ajv: Ajv, mode: ValidationMode, sink: WarningSink, tables: Record<string, Readonly<Record<string, string>>>): void {
+  ajv.addKeyword({
+    keyword: DOC_ENUM,
+    schemaType: ['array', 'object'],
+    errors: true,
+    metaSchema: {
+      anyOf: [
+        { type: 'array', items: { type: ['string', 'integer'] } },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            values: { type: 'array', items: { type: ['string', 'integer'] } },
+            ignoreCase: { type: 'boolean' },
+            table: { type: 'string', enum: Object.keys(tables) },
+          },
+        },
+      ],
+    },
+    compile(schema: DocEnumSchema) {
+      let values: Array<string | number>;
+      let ignoreCase = false;
+      if (Array.isArray(schema)) values = schema;
+      else if (schema.table !== undefined) values = Object.keys(tables[schema.table]).map(Number);
+      else {
+        values = schema.values ?? [];
+        ignoreCase = schema.ignoreCase === true;
+      }
+      const numbers = new Set<number>();
+      const strings = new Set<string>();
+      for (const v of values) {
+        if (typeof v === 'number') numbers.add(v);
+        else strings.add(ignoreCase ? v.toLowerCase() : v);
+      }
+      const listed = values.slice(0, MAX_SHOWN).map(show).join(', ') + (values.length > MAX_SHOWN ? `, … (${values.length} values)` : '');
+
+      const check = function docEnum(data: unknown, cxt?: DataValidationCxt): boolean {
+        let known: boolean;
+        if (typeof data === 'number') known = numbers.size === 0 || numbers.has(data);
+        else if (typeof data === 'string') known = strings.size === 0 || strings.has(ignoreCase ? data.toLowerCase() : data);
+        else return true; // other types are the `type` keyword's business
+        if (known) return true;
+        const message = `${show(data)} is not a documented value (documented: ${listed})`;
+        if (mode === 'strict') {
+          check.errors = [{ keyword: DOC_ENUM, message, params: { allowedValues: values } }];
+          return false;
+        }
+        (sink.warnings ??= []).push({ path: cxt?.instancePath ?? '', message, keyword: DOC_ENUM });
+        return true;
+      } as ((data: unknown, cxt?: DataValidationCxt) => boolean) & { errors?: Array<Record<string, unknown>> };
+      return check;
+    },
+  });
+}

@@ -1,0 +1,355 @@
+/**
+ * Checkpoint store: one JSON file per (tenant, content type) in the state dir.
+ *
+ * Writes are atomic (temp file, fsync, rename, fsync the directory), so a crash at any instant leaves
+ * either the old or the new file, never a torn one. A file that is nevertheless unreadable or corrupt is
+ * an error (STATE_CORRUPT), never a silent restart from scratch: that would re-deliver or skip up to 7 days.
+ * A lock file keeps two processes from sharing a state dir (each would overwrite the other's cursor).
+ * The store persists; it does not decide: cursors are computed by the poller and saved only after acks.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { BridgeError } from '../errors';
+
+export interface Checkpoint {
+  version: 1;
+  tenantId: string;
+  contentType: string;
+  /** contentCreated (ISO, as the listing gave it) up to which every listed blob has been acknowledged. null: never ran. */
+  cursor: string | null;
+  /** ids of blobs acknowledged whose contentCreated equals `cursor` (several blobs can share a timestamp). */
+  doneAtCursor: string[];
+  /** recently acknowledged blobs (contentId, contentCreated) so content re-listed in the trailing window is skipped; bounded. */
+  recent: Array<[string, string]>;
+  /** blobs lost at the source (expired / not found): the last 100, with code and when. */
+  lost: Array<{ contentId: string; contentCreated: string; code: string; at: string }>;
+  /** counters of the current/last run, for `status`. */
+  lastRun?: {
+    startedAt: string;
+    updatedAt: string;
+    blobs: number;
+    records: number;
+    events: number;
+    invalid: number;
+    duplicates: number;
+    lostBlobs: number;
+  };
+  updatedAt: string;
+}
+
+/** `lost` keeps only this many entries on disk (the newest). */
+export const MAX_LOST = 100;
+
+export interface CheckpointStoreOptions {
+  /** For `status`: no lock, no cleanup, save() refused. */
+  readOnly?: boolean;
+  /** Injected in tests; default: signal 0 (ESRCH = dead). */
+  isAlive?: (pid: number) => boolean;
+}
+
+interface LockInfo {
+  pid: number;
+  hostname: string;
+  nonce: string;
+  startedAt: string;
+}
+
+const LOCK_NAME = '.lock';
+const FILE_RE = /^checkpoint\..+\.json$/;
+const TEMP_MARK = '.tmp-';
+
+function defaultIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/** File-name-safe form of an id (tenant ids are GUIDs and content types are dotted words; anything else is escaped). */
+function safe(part: string): string {
+  return part.replace(/[^A-Za-z0-9._-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0')).replace(/^\.+/, (m) => '%2e'.repeat(m.length));
+}
+
+function errno(e: unknown): string {
+  return (e as NodeJS.ErrnoException)?.code ?? 'error';
+}
+
+function unwritable(what: string, file: string, e: unknown): BridgeError {
+  return new BridgeError('STATE_UNWRITABLE', `cannot ${what} ${file} (${errno(e)}); check that the state dir is writable and the disk has space`, {
+    details: { file, errno: errno(e) },
+    cause: e,
+  });
+}
+
+function corrupt(file: string, why: string, cause?: unknown): BridgeError {
+  return new BridgeError(
+    'STATE_CORRUPT',
+    `checkpoint ${file} ${why}; restore it from a backup, or delete it to start that tenant/content type over from poll.initialLookbackHours`,
+    { details: { file }, cause },
+  );
+}
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/** Why a parsed object is not a Checkpoint, or undefined when it is one. */
+export function checkpointShapeProblem(o: unknown): string | undefined {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return 'is not a JSON object';
+  const c = o as Record<string, unknown>;
+  if (c.version !== 1) return `has unsupported version ${JSON.stringify(c.version)} (expected 1)`;
+  if (!isStr(c.tenantId) || !isStr(c.contentType)) return 'lacks tenantId/contentType';
+  if (!(c.cursor === null || isStr(c.cursor))) return 'has a cursor that is neither null nor a string';
+  if (!Array.isArray(c.doneAtCursor) || !c.doneAtCursor.every(isStr)) return 'has a malformed doneAtCursor';
+  if (!Array.isArray(c.recent) || !c.recent.every((r) => Array.isArray(r) && r.length === 2 && isStr(r[0]) && isStr(r[1]))) return 'has a malformed recent list';
+  if (!Array.isArray(c.lost) || !c.lost.every((l) => l && typeof l === 'object' && isStr(l.contentId) && isStr(l.contentCreated) && isStr(l.code) && isStr(l.at)))
+    return 'has a malformed lost list';
+  if (c.lastRun !== undefined) {
+    const r = c.lastRun as Record<string, unknown>;
+    if (!r || typeof r !== 'object' || !isStr(r.startedAt) || !isStr(r.updatedAt)) return 'has a malformed lastRun';
+    for (const k of ['blobs', 'records', 'events', 'invalid', 'duplicates', 'lostBlobs']) if (!isCount(r[k])) return `has a malformed lastRun.${k}`;
+  }
+  if (!isStr(c.updatedAt)) return 'lacks updatedAt';
+  return undefined;
+}
+
+export class CheckpointStore {
+  readonly dir: string;
+  private readonly readOnly: boolean;
+  private readonly isAlive: (pid: number) => boolean;
+  private lock: LockInfo | undefined;
+  private state: 'new' | 'open' | 'closed' = 'new';
+  /** Saves of one file run one after another, so an older write can't land after a newer one. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private tempSeq = 0;
+
+  constructor(dir: string, opts: CheckpointStoreOptions = {}) {
+    this.dir = path.resolve(dir);
+    this.readOnly = opts.readOnly ?? false;
+    this.isAlive = opts.isAlive ?? defaultIsAlive;
+  }
+
+  get lockFile(): string {
+    return path.join(this.dir, LOCK_NAME);
+  }
+
+  fileFor(tenantId: string, contentType: string): string {
+    return path.join(this.dir, `checkpoint.${safe(tenantId)}.${safe(contentType)}.json`);
+  }
+
+  /** mkdir -p, take the lock (taking over a stale one left by a dead process on this host), remove stray temp files. */
+  async init(): Promise<void> {
+    if (this.state !== 'new') throw new BridgeError('INTERNAL', 'CheckpointStore.init() called twice');
+    if (this.readOnly) {
+      this.state = 'open';
+      return;
+    }
+    try {
+      await fs.promises.mkdir(this.dir, { recursive: true });
+    } catch (e) {
+      throw unwritable('create the state dir', this.dir, e);
+    }
+    try {
+      const st = await fs.promises.stat(this.dir);
+      if (!st.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    } catch (e) {
+      throw unwritable('use the state dir', this.dir, e);
+    }
+    await this.acquireLock();
+    this.state = 'open';
+    // Temp files are only ever left by a crash between write and rename; the renamed file is authoritative.
+    for (const name of await fs.promises.readdir(this.dir)) {
+      if (name.includes(TEMP_MARK)) await fs.promises.rm(path.join(this.dir, name), { force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Works without init() too (lock-free reads, e.g. for `status` next to a running bridge). */
+  async load(tenantId: string, contentType: string): Promise<Checkpoint | null> {
+    this.assertNotClosed();
+    const file = this.fileFor(tenantId, contentType);
+    const cp = await this.readFile(file);
+    if (cp && (cp.tenantId !== tenantId || cp.contentType !== contentType)) {
+      throw corrupt(file, `belongs to ${cp.tenantId}/${cp.contentType}, not ${tenantId}/${contentType}`);
+    }
+    return cp;
+  }
+
+  async save(cp: Checkpoint): Promise<void> {
+    if (this.state !== 'open') throw new BridgeError('INTERNAL', `CheckpointStore is ${this.state === 'new' ? 'not initialised (call init() before save())' : 'closed'}`);
+    if (this.readOnly) throw new BridgeError('INTERNAL', 'CheckpointStore opened read-only: save() is not allowed');
+    const file = this.fileFor(cp.tenantId, cp.contentType);
+    const body = JSON.stringify(cp.lost.length > MAX_LOST ? { ...cp, lost: cp.lost.slice(-MAX_LOST) } : cp) + '\n';
+    const prev = this.chains.get(file) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.writeAtomic(file, body));
+    this.chains.set(file, next);
+    try {
+      await next;
+    } finally {
+      if (this.chains.get(file) === next) this.chains.delete(file);
+    }
+  }
+
+  /**
+   * Every checkpoint in the dir, sorted by tenant then content type. A corrupt one throws STATE_CORRUPT.
+   * Works without init() (lock-free); a state dir that does not exist yet then holds no checkpoints.
+   */
+  async list(): Promise<Checkpoint[]> {
+    this.assertNotClosed();
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(this.dir);
+    } catch (e) {
+      if (errno(e) === 'ENOENT' && (this.readOnly || this.state === 'new')) return [];
+      throw corrupt(this.dir, `cannot be listed (${errno(e)})`, e);
+    }
+    const out: Checkpoint[] = [];
+    for (const name of names.sort()) {
+      if (!FILE_RE.test(name) || name.includes(TEMP_MARK)) continue;
+      const cp = await this.readFile(path.join(this.dir, name));
+      if (cp) out.push(cp);
+    }
+    return out.sort((a, b) => (a.tenantId === b.tenantId ? (a.contentType < b.contentType ? -1 : 1) : a.tenantId < b.tenantId ? -1 : 1));
+  }
+
+  /** Waits for pending saves, then releases the lock. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    await Promise.allSettled([...this.chains.values()]);
+    if (this.lock) {
+      const mine = this.lock;
+      this.lock = undefined;
+      const holder = await this.readLock().catch(() => null);
+      if (holder && holder !== 'garbled' && holder.nonce === mine.nonce) await fs.promises.rm(this.lockFile, { force: true }).catch(() => undefined);
+    }
+  }
+
+  private assertNotClosed(): void {
+    if (this.state === 'closed') throw new BridgeError('INTERNAL', 'CheckpointStore is closed');
+  }
+
+  private async readFile(file: string): Promise<Checkpoint | null> {
+    let text: string;
+    try {
+      text = await fs.promises.readFile(file, 'utf8');
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return null;
+      throw corrupt(file, `cannot be read (${errno(e)})`, e);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw corrupt(file, text.length === 0 ? 'is empty' : 'is not valid JSON', e);
+    }
+    const problem = checkpointShapeProblem(parsed);
+    if (problem) throw corrupt(file, problem);
+    return parsed as Checkpoint;
+  }
+
+  private async writeAtomic(file: string, body: string): Promise<void> {
+    const tmp = `${file}${TEMP_MARK}${process.pid}-${++this.tempSeq}`;
+    let fh: fs.promises.FileHandle | undefined;
+    try {
+      fh = await fs.promises.open(tmp, 'w', 0o644);
+      await fh.writeFile(body, 'utf8');
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      await fs.promises.rename(tmp, file);
+    } catch (e) {
+      await fh?.close().catch(() => undefined);
+      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      throw unwritable('write', file, e);
+    }
+    await this.syncDir();
+  }
+
+  /** Makes the rename itself durable (otherwise a power loss can bring back the old file). */
+  private async syncDir(): Promise<void> {
+    let dh: fs.promises.FileHandle | undefined;
+    try {
+      dh = await fs.promises.open(this.dir, 'r');
+      await dh.sync();
+    } catch (e) {
+      // Some platforms/filesystems can't fsync a directory; the rename is still atomic there.
+      if (!['EISDIR', 'EINVAL', 'EPERM', 'ENOTSUP'].includes(errno(e))) throw unwritable('sync', this.dir, e);
+    } finally {
+      await dh?.close().catch(() => undefined);
+    }
+  }
+
+  private async readLock(): Promise<LockInfo | null | 'garbled'> {
+    let text: string;
+    try {
+      text = await fs.promises.readFile(this.lockFile, 'utf8');
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return null;
+      throw unwritable('read the lock file', this.lockFile, e);
+    }
+    try {
+      const o = JSON.parse(text) as LockInfo;
+      if (typeof o.pid === 'number' && isStr(o.hostname) && isStr(o.nonce)) return o;
+    } catch {
+      /* fall through */
+    }
+    return 'garbled';
+  }
+
+  private lockedError(holder: LockInfo | 'garbled'): BridgeError {
+    const who = holder === 'garbled' ? 'another process (unreadable lock file)' : `process ${holder.pid} on ${holder.hostname} since ${holder.startedAt}`;
+    return new BridgeError(
+      'STATE_LOCKED',
+      `state dir ${this.dir} is in use by ${who}; stop that process or use another stateDir (delete ${this.lockFile} only if no bridge uses it)`,
+      { details: { lockFile: this.lockFile, ...(holder === 'garbled' ? {} : { pid: holder.pid, hostname: holder.hostname }) } },
+    );
+  }
+
+  private async acquireLock(): Promise<void> {
+    const me: LockInfo = { pid: process.pid, hostname: os.hostname(), nonce: randomBytes(12).toString('hex'), startedAt: new Date().toISOString() };
+    // Write the content first, then link() it into place: the lock appears atomically and always complete.
+    const tmp = `${this.lockFile}${TEMP_MARK}${me.nonce}`;
+    try {
+      await fs.promises.writeFile(tmp, JSON.stringify(me) + '\n', { flag: 'wx' });
+    } catch (e) {
+      throw unwritable('write in', this.dir, e);
+    }
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          await fs.promises.link(tmp, this.lockFile);
+          this.lock = me;
+          return;
+        } catch (e) {
+          if (errno(e) !== 'EEXIST') throw unwritable('create the lock file', this.lockFile, e);
+        }
+        const holder = await this.readLock();
+        if (holder === null) continue; // released meanwhile
+        const stale = holder !== 'garbled' && holder.hostname === me.hostname && holder.pid !== process.pid && !this.isAlive(holder.pid);
+        if (!stale) throw this.lockedError(holder);
+        // Take over: rename is atomic, so of several processes taking over the same stale lock only one moves it.
+        const moved = `${this.lockFile}.stale${TEMP_MARK}${me.nonce}`;
+        try {
+          await fs.promises.rename(this.lockFile, moved);
+        } catch (e) {
+          if (errno(e) === 'ENOENT') continue;
+          throw unwritable('replace the stale lock file', this.lockFile, e);
+        }
+        const movedInfo = await fs.promises.readFile(moved, 'utf8').catch(() => '');
+        if (!movedInfo.includes(holder.nonce)) {
+          // Between our read and rename a live process replaced the stale lock: put its lock back.
+          await fs.promises.link(moved, this.lockFile).catch(() => undefined);
+          await fs.promises.rm(moved, { force: true });
+          throw this.lockedError((await this.readLock()) ?? 'garbled');
+        }
+        await fs.promises.rm(moved, { force: true });
+      }
+      throw this.lockedError((await this.readLock()) ?? 'garbled');
+    } finally {
+      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+}
