@@ -209,8 +209,10 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
       {
         ...retryOpts,
         signal: call.signal,
-        onRetry: (err, attempt, delayMs) =>
-          log.info('retrying', { code: err.code, afCode: err.details.afCode, status: err.details.status, attempt, delayMs, uri: redactUri(ctx.uri) }),
+        onRetry: (err, attempt, delayMs) => {
+          if (err.code === 'API_THROTTLED') limiter.pauseFor(delayMs);
+          log.info('retrying', { code: err.code, afCode: err.details.afCode, status: err.details.status, attempt, delayMs, uri: redactUri(ctx.uri) });
+        },
       },
     );
   };

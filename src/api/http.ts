@@ -74,6 +74,15 @@ export function bypassesProxy(url: string, noProxy: string | undefined): boolean
   return false;
 }
 
+class CaProxyAgent extends HttpsProxyAgent<string> {
+  constructor(proxy: string, opts: ConstructorParameters<typeof HttpsProxyAgent<string>>[1], private readonly ca: string[]) {
+    super(proxy, opts);
+  }
+  override connect(req: http.ClientRequest, opts: Parameters<HttpsProxyAgent<string>['connect']>[1]): ReturnType<HttpsProxyAgent<string>['connect']> {
+    return super.connect(req, { ...opts, ca: this.ca } as typeof opts);
+  }
+}
+
 export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
   const env = opts.env ?? process.env;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -96,8 +105,9 @@ export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
     // Proxy credentials are secrets too.
     registerSecret(decodeURIComponent(p.password));
     proxyShown = redactUri(`${p.protocol}//${p.host}/`);
-    // ca applies to the tunnelled TLS session with the target (and to an https:// proxy).
-    proxied = new HttpsProxyAgent(proxyUrl, tlsOpts);
+    // ca applies to an https:// proxy via the constructor options, and to the tunnelled TLS session
+    // with the target via `connect` (HttpsProxyAgent drops agent-level TLS options for the target).
+    proxied = ca ? new CaProxyAgent(proxyUrl, tlsOpts, ca) : new HttpsProxyAgent(proxyUrl, tlsOpts);
   }
 
   const proxyFor = (url: string): string | null => (proxied && !bypassesProxy(url, noProxy) ? proxyShown : null);

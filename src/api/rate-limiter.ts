@@ -23,6 +23,7 @@ export class RateLimiter {
   private tokens: number;
   private last: number;
   private tail: Promise<void> = Promise.resolve();
+  private blockedUntil = 0;
 
   constructor(opts: RateLimiterOptions) {
     if (!(opts.requestsPerMinute > 0)) throw new RangeError('requestsPerMinute must be > 0');
@@ -48,11 +49,24 @@ export class RateLimiter {
     return this.tokens;
   }
 
+  /**
+   * Holds every request of the tenant for `ms` (after the API throttled one of them): concurrent
+   * callers wait together instead of each spending a request to learn the same thing.
+   */
+  pauseFor(ms: number): void {
+    this.blockedUntil = Math.max(this.blockedUntil, this.clock() + ms);
+  }
+
   /** Resolves when a request may be sent; FIFO among concurrent callers. */
   acquire(signal?: AbortSignal): Promise<void> {
     const turn = this.tail.then(async () => {
       for (;;) {
         if (signal?.aborted) throw abortError();
+        const blocked = this.blockedUntil - this.clock();
+        if (blocked > 0) {
+          await this.sleep(blocked, signal);
+          continue;
+        }
         this.refill();
         if (this.tokens >= 1) {
           this.tokens -= 1;

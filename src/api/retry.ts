@@ -12,6 +12,8 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Cap of one computed backoff. Default 60 s. */
   maxDelayMs?: number;
+  /** First backoff step when throttled without `Retry-After` (quotas are per minute). Default 5 s. */
+  throttleBaseDelayMs?: number;
   /** Cap of a server-requested `Retry-After`. Default 5 minutes. */
   maxRetryAfterMs?: number;
   /** Resolves after `ms` (rejects when `signal` aborts). Default a real timer. */
@@ -20,7 +22,7 @@ export interface RetryOptions {
   random?: () => number;
 }
 
-export const DEFAULT_RETRY = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000, maxRetryAfterMs: 5 * 60_000 } as const;
+export const DEFAULT_RETRY = { maxAttempts: 8, baseDelayMs: 500, throttleBaseDelayMs: 5_000, maxDelayMs: 60_000, maxRetryAfterMs: 5 * 60_000 } as const;
 
 /** `Retry-After` as delta-seconds or an HTTP-date → ms from now; undefined when absent or unreadable. */
 export function parseRetryAfter(value: unknown, nowMs: number): number | undefined {
@@ -44,7 +46,8 @@ export function backoffDelay(attempt: number, opts: { baseDelayMs?: number; maxD
 
 /** The wait before retry number `attempt` (0-based) after `err`: backoff, raised to Retry-After. */
 export function retryDelay(err: BridgeError, attempt: number, opts: RetryOptions = {}): number {
-  const backoff = backoffDelay(attempt, opts, opts.random);
+  const base = err.code === 'API_THROTTLED' ? opts.throttleBaseDelayMs ?? DEFAULT_RETRY.throttleBaseDelayMs : opts.baseDelayMs;
+  const backoff = backoffDelay(attempt, { ...opts, baseDelayMs: base }, opts.random);
   const ra = typeof err.details.retryAfterMs === 'number' ? err.details.retryAfterMs : undefined;
   if (ra === undefined) return backoff;
   return Math.max(backoff, Math.min(ra, opts.maxRetryAfterMs ?? DEFAULT_RETRY.maxRetryAfterMs));

@@ -66,7 +66,8 @@ export async function runStatus(argv: string[], deps: StatusDeps = {}): Promise<
     return 2;
   }
   const load = deps.loadConfig ?? loadStatusConfig;
-  const list = deps.listCheckpoints ?? ((dir: string) => new CheckpointStore(dir).list());
+  // Read-only: no lock taken, so status works next to a running bridge that holds it.
+  const list = deps.listCheckpoints ?? ((dir: string) => new CheckpointStore(dir, { readOnly: true }).list());
   try {
     const config = await load(args.config);
     const checkpoints = await list(config.stateDir);

@@ -92,11 +92,12 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
 
 /** YAML 1.2 (a superset of JSON) with duplicate keys as errors. */
 export function parseConfigText(text: string, sourceName: string): unknown {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length) {
     const problems = doc.errors.map((err) => {
       const pos = err.linePos?.[0];
-      return `${sourceName}${pos ? `:${pos.line}:${pos.col}` : ''}: cannot parse: ${err.message.split('\n')[0]}`;
+      const msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      return `${sourceName}${pos ? `:${pos.line}:${pos.col}` : ''}: cannot parse: ${msg}`;
     });
     throw new ConfigError('CONFIG_INVALID', sourceName, problems);
   }

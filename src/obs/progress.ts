@@ -24,6 +24,12 @@ export interface Progress {
   windowDone(tenant: string, contentType: string): void;
   /** Add records delivered for a tenant (call per blob or batch, not per record). */
   records(tenant: string, n: number): void;
+  /**
+   * Writes a line (e.g. a log line) to the stream above the progress block and redraws the block below
+   * it, so log output and progress don't garble each other on a terminal. Use it as the logger's `write`
+   * when progress is on a TTY; elsewhere it just writes the line.
+   */
+  writeAbove(line: string): void;
   /** Final redraw / log line and stop the timer. Idempotent. */
   stop(): void;
 }
@@ -155,6 +161,16 @@ export function createProgress(opts: ProgressOptions): Progress {
       s.dirty = true;
       ensureTimer();
     },
+    writeAbove(line) {
+      if (!tty || drawnLines === 0) {
+        stream.write(line.endsWith('\n') ? line : line + '\n');
+        return;
+      }
+      // Up over the block, clear to the end of the screen, the line, then the block again.
+      stream.write(`\x1b[${drawnLines}A\r\x1b[J${line}${line.endsWith('\n') ? '' : '\n'}`);
+      drawnLines = 0;
+      if (!stopped) draw(now());
+    },
     stop() {
       if (stopped) return;
       stopped = true;
@@ -180,5 +196,6 @@ export function formatDuration(seconds: number): string {
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
   const h = Math.floor(m / 60);
-  return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  if (h < 48) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
 }

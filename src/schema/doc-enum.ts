@@ -53,6 +53,7 @@ export function addDocEnumKeyword(ajv: Ajv, mode: ValidationMode, sink: WarningS
     compile(schema: DocEnumSchema) {
       let values: Array<string | number>;
       let ignoreCase = false;
+      let listed: string;
       if (Array.isArray(schema)) values = schema;
       else if (schema.table !== undefined) values = Object.keys(tables[schema.table]).map(Number);
       else {
@@ -65,7 +66,8 @@ export function addDocEnumKeyword(ajv: Ajv, mode: ValidationMode, sink: WarningS
         if (typeof v === 'number') numbers.add(v);
         else strings.add(ignoreCase ? v.toLowerCase() : v);
       }
-      const listed = values.slice(0, MAX_SHOWN).map(show).join(', ') + (values.length > MAX_SHOWN ? `, … (${values.length} values)` : '');
+      if (!Array.isArray(schema) && schema.table !== undefined) listed = `the ${values.length} ${schema.table} values in schemas/record-types.json`;
+      else listed = values.slice(0, MAX_SHOWN).map(show).join(', ') + (values.length > MAX_SHOWN ? `, … (${values.length} values)` : '');
 
       const check = function docEnum(data: unknown, cxt?: DataValidationCxt): boolean {
         let known: boolean;

@@ -148,8 +148,8 @@ export class ForwardConnection {
   }
 
   /** Writes one packet; false when the kernel buffer is full (the sink bounds in-flight packets anyway). */
-  write(bytes: Buffer): boolean {
-    return this.socket.write(bytes);
+  write(bytes: Buffer, done?: () => void): boolean {
+    return this.socket.write(bytes, done);
   }
 
   /** Ends the connection without reporting (the owner already knows). */

@@ -6,37 +6,39 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { OutEvent } from '../contracts';
-
-/**
- * Record values that msgpack or the receivers cannot carry as the router may hand them over, mapped the
- * way JSON.stringify would so both sinks agree: Date → ISO 8601 string (Fluentd's unpacker does not
- * know msgpack's timestamp ext -1), BigInt → decimal string (no loss, every downstream can read it),
- * undefined → key left out (in an array: nil), functions and symbols → nil.
- */
-export function createRecordEncoder(): Encoder {
-  const enc = new Encoder({ ignoreUndefined: true, initialBufferSize: 64 * 1024 });
-  // encodeObject is reached only for non-primitive values (and bigint), so the hook costs nothing on
-  // strings and numbers, which are most of a record. It is private in the typings, hence the cast.
-  const inner = enc as unknown as {
-    encodeObject(o: unknown, depth: number): void;
-    encodeString(s: string): void;
-    encodeNil(): void;
-  };
-  const original = inner.encodeObject.bind(enc);
-  inner.encodeObject = (o: unknown, depth: number): void => {
-    if (o instanceof Date) inner.encodeString(Number.isNaN(o.getTime()) ? '' : o.toISOString());
-    else if (typeof o === 'bigint') inner.encodeString(o.toString());
-    else if (typeof o === 'function' || typeof o === 'symbol') inner.encodeNil();
-    else original(o, depth);
-  };
-  return enc;
-}
+import { MsgpackWriter } from './msgpack-writer';
 
 /** One PackedForward packet, ready to write, with the id the receiver must acknowledge. */
 export interface Packet {
   chunk: string;
   bytes: Buffer;
   events: number;
+  /** Pooled backing store of `bytes`: give it back with PacketBuilder.release once written. */
+  backing?: Buffer;
+}
+
+/**
+ * Large packet buffers are reused: a fresh multi-MiB allocation costs its page faults on first touch,
+ * which measured more than the encoding itself. Power-of-two classes, a few buffers each.
+ */
+class BufferPool {
+  private readonly free = new Map<number, Buffer[]>();
+  static readonly MIN = 256 * 1024;
+  constructor(private readonly perClass: number) {}
+
+  take(n: number): { bytes: Buffer; backing?: Buffer } {
+    if (n < BufferPool.MIN) return { bytes: Buffer.allocUnsafe(n) };
+    let cls = BufferPool.MIN;
+    while (cls < n) cls *= 2;
+    const backing = this.free.get(cls)?.pop() ?? Buffer.allocUnsafeSlow(cls);
+    return { bytes: backing.subarray(0, n), backing };
+  }
+
+  give(backing: Buffer): void {
+    let list = this.free.get(backing.length);
+    if (!list) this.free.set(backing.length, (list = []));
+    if (list.length < this.perClass) list.push(backing);
+  }
 }
 
 /** Thrown by PacketBuilder when one event alone does not fit in a packet. */
@@ -51,22 +53,23 @@ const OPTION_MAX = 64; // {chunk: <24 chars>, size: uint32}: 48 bytes, rounded u
 
 /**
  * Encodes batches into PackedForward packets of at most `maxPacketBytes`, one tag per packet.
- * Each record is encoded once, into a reused scratch buffer; each finished packet is copied out once.
+ * Each record is encoded once, straight into a reused scratch buffer (see msgpack-writer.ts for the
+ * value mapping); each finished packet is copied out once, exactly sized.
  */
 export class PacketBuilder {
-  private readonly enc = createRecordEncoder();
-  /** Separate from `enc`: a packet is finished while `enc` still holds the next record's bytes. */
+  private readonly w: MsgpackWriter;
+  /** Small and separate: packet options are written while the scratch holds the next record. */
   private readonly optionEnc = new Encoder();
-  private scratch: Buffer;
+  private readonly pool = new BufferPool(4);
 
   constructor(private readonly maxPacketBytes: number) {
-    this.scratch = Buffer.allocUnsafe(Math.min(maxPacketBytes, 1024 * 1024));
+    this.w = new MsgpackWriter(Math.min(maxPacketBytes + 1024, 1024 * 1024));
   }
 
   /** Splits by tag (first-appearance order) and by bytes. Throws EventTooLargeError. */
   build(events: readonly OutEvent[]): Packet[] {
     const packets: Packet[] = [];
-    // Events of one tag are usually contiguous (one blob → one tag); group without sorting.
+    // Events of one tag are usually contiguous (one blob → one tag): group without sorting.
     const byTag = new Map<string, number[]>();
     let lastTag: string | undefined;
     let lastList: number[] | undefined;
@@ -86,47 +89,42 @@ export class PacketBuilder {
   private buildTag(tag: string, indexes: number[], events: readonly OutEvent[], out: Packet[]): void {
     const tagBytes = Buffer.from(tag, 'utf8');
     const tagHeader = tagBytes.length < 32 ? 1 : tagBytes.length < 0x100 ? 2 : tagBytes.length < 0x10000 ? 3 : 5;
-    const prefix = 1 + tagHeader + tagBytes.length + BIN32_HEADER;
-    const limit = this.maxPacketBytes - prefix - OPTION_MAX;
-    if (limit <= 16) throw new EventTooLargeError(indexes[0], prefix, this.maxPacketBytes);
-    let pos = 0;
+    const overhead = 1 + tagHeader + tagBytes.length + BIN32_HEADER + OPTION_MAX;
+    const limit = this.maxPacketBytes - overhead;
+    const w = this.w;
+    w.pos = 0;
     let count = 0;
     for (const i of indexes) {
       const ev = events[i];
-      const rec = this.enc.encodeSharedRef(ev.record);
-      const size = 11 + rec.length;
-      if (size > limit) throw new EventTooLargeError(i, size + prefix + OPTION_MAX, this.maxPacketBytes);
-      if (pos + size > limit) {
-        out.push(this.finish(tagBytes, tagHeader, pos, count));
-        pos = 0;
+      const start = w.pos;
+      w.ensure(11);
+      const b = w.buf;
+      b[start] = 0x92; // [time, record]
+      b[start + 1] = 0xd7; // fixext 8
+      b[start + 2] = 0x00; // EventTime
+      b.writeUInt32BE(ev.time.sec >>> 0, start + 3);
+      b.writeUInt32BE(ev.time.nsec >>> 0, start + 7);
+      w.pos = start + 11;
+      w.value(ev.record);
+      const size = w.pos - start;
+      if (size > limit) throw new EventTooLargeError(i, size + overhead, this.maxPacketBytes);
+      if (w.pos > limit) {
+        // This entry overflows the packet: ship what came before it, then move it to the front.
+        out.push(this.finish(tagBytes, tagHeader, start, count));
+        w.buf.copyWithin(0, start, w.pos);
+        w.pos = size;
         count = 0;
       }
-      this.ensure(pos + size);
-      const s = this.scratch;
-      s[pos] = 0x92; // [time, record]
-      s[pos + 1] = 0xd7; // fixext 8
-      s[pos + 2] = 0x00; // EventTime
-      s.writeUInt32BE(ev.time.sec >>> 0, pos + 3);
-      s.writeUInt32BE(ev.time.nsec >>> 0, pos + 7);
-      s.set(rec, pos + 11);
-      pos += size;
       count++;
     }
-    if (count > 0) out.push(this.finish(tagBytes, tagHeader, pos, count));
-  }
-
-  private ensure(n: number): void {
-    if (n <= this.scratch.length) return;
-    const next = Buffer.allocUnsafe(Math.max(n, Math.min(this.maxPacketBytes, this.scratch.length * 2)));
-    this.scratch.copy(next);
-    this.scratch = next;
+    if (count > 0) out.push(this.finish(tagBytes, tagHeader, w.pos, count));
   }
 
   private finish(tagBytes: Buffer, tagHeader: number, payload: number, count: number): Packet {
     const chunk = randomBytes(16).toString('base64');
     const option = this.optionEnc.encode({ chunk, size: count });
     const total = 1 + tagHeader + tagBytes.length + BIN32_HEADER + payload + option.length;
-    const b = Buffer.allocUnsafe(total);
+    const { bytes: b, backing } = this.pool.take(total);
     let p = 0;
     b[p++] = 0x93; // [tag, entries, option]
     const n = tagBytes.length;
@@ -139,10 +137,16 @@ export class PacketBuilder {
     b[p++] = 0xc6; // bin 32: the spec allows bin or str; Fluentd and Fluent Bit read both
     b.writeUInt32BE(payload, p);
     p += 4;
-    this.scratch.copy(b, p, 0, payload);
+    this.w.buf.copy(b, p, 0, payload);
     p += payload;
     b.set(option, p);
-    return { chunk, bytes: b, events: count };
+    return { chunk, bytes: b, events: count, backing };
+  }
+
+  /** Returns a written packet's buffer for reuse. The packet must not be used afterwards. */
+  release(p: Packet): void {
+    if (p.backing) this.pool.give(p.backing);
+    p.backing = undefined;
   }
 }
 

@@ -127,7 +127,8 @@ export class ForwardSink implements Sink {
       const p = b.packets[b.next++];
       // Register before writing: a loopback ack can arrive before write() returns control.
       this.inFlight.set(p.chunk, b);
-      conn.write(p.bytes);
+      // The buffer goes back to the pool once the kernel has the bytes (or the socket died).
+      conn.write(p.bytes, () => this.builder.release(p));
       if (b.next === b.packets.length) this.queue.shift();
     }
   }

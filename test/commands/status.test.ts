@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadStatusConfig, runStatus, type StatusDeps } from '../../src/commands/status';
 import { BridgeError } from '../../src/errors';
+import { CheckpointStore, type Checkpoint } from '../../src/state/checkpoint';
 
 const T1 = '11111111-1111-1111-1111-111111111111';
 const T2 = '22222222-2222-2222-2222-222222222222';
@@ -161,5 +162,72 @@ describe('commands/status (config)', () => {
     err.length = 0;
     assert.equal(await runStatus(['--config', bad], { stderr: (s) => err.push(s), stdout: () => assert.fail('no output expected') }), 2);
     assert.match(err.join(''), /^error CONFIG_INVALID: /);
+  });
+});
+
+describe('commands/status (state directory)', () => {
+  let dir: string;
+  let writer: CheckpointStore | undefined;
+  beforeEach(async () => {
+    dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'status-state-'));
+  });
+  afterEach(async () => {
+    await writer?.close();
+    writer = undefined;
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports a real state directory while a writer holds its lock (table and --json)', async () => {
+    const file = path.join(dir, 'config.yaml');
+    await fs.promises.writeFile(
+      file,
+      [
+        'tenants:',
+        `  - id: ${T1}`,
+        '    name: contoso',
+        `    clientId: ${T2}`,
+        '    clientSecret: { env: STATUS_TEST_SECRET_THAT_IS_NOT_SET }',
+        '    contentTypes: [Audit.General, Audit.Exchange]',
+        'stateDir: ./state',
+        '',
+      ].join('\n'),
+    );
+    writer = new CheckpointStore(path.join(dir, 'state'));
+    await writer.init();
+    await writer.save({ version: 1, ...CHECKPOINTS[0], recent: [['c-9', '2024-05-02T10:00:00.000Z']] } as Checkpoint);
+    await assert.rejects(new CheckpointStore(path.join(dir, 'state')).init(), 'a second writer is refused: the lock is held');
+
+    const out: string[] = [];
+    const io = { stdout: (s: string) => out.push(s), stderr: (s: string) => assert.fail(s), now: () => NOW };
+    assert.equal(await runStatus(['--config', file], io), 0);
+    const text = out.join('');
+    assert.match(text, new RegExp(`state directory: ${path.join(dir, 'state').replace(/[/.]/g, '\\$&')}`));
+    assert.match(text, /\ncontoso\s+Audit\.General\s+2024-05-02T10:00:00\.000Z\s+2h00m\s+2024-05-02T11:58:30Z\s+12\s+3400\s+3398\s+1\s+2\s+1\n/);
+    assert.match(text, /\ncontoso\s+Audit\.Exchange\s+no checkpoint\s+-/);
+    assert.match(text, /blob-lost-1/);
+
+    out.length = 0;
+    assert.equal(await runStatus(['--config', file, '--json'], io), 0);
+    const r = JSON.parse(out.join(''));
+    assert.equal(r.entries.length, 2);
+    assert.equal(r.entries[0].cursor, '2024-05-02T10:00:00.000Z');
+    assert.equal(r.entries[0].lagSeconds, 7200);
+    assert.deepEqual(r.entries[0].lastRun, CHECKPOINTS[0].lastRun);
+    assert.equal(r.entries[1].hasCheckpoint, false);
+  });
+
+  it('reports "no checkpoint" for every pair when the state directory does not exist yet', async () => {
+    const out: string[] = [];
+    const code = await runStatus(['--config', 'x', '--json'], {
+      loadConfig: async () => ({ stateDir: path.join(dir, 'nope'), tenants: [{ id: T1, contentTypes: ['DLP.All'] }] }),
+      stdout: (s) => out.push(s),
+      now: () => NOW,
+    });
+    assert.equal(code, 0);
+    const r = JSON.parse(out.join(''));
+    assert.deepEqual(
+      r.entries.map((e: { tenantName: string; hasCheckpoint: boolean }) => [e.tenantName, e.hasCheckpoint]),
+      [[T1, false]],
+    );
   });
 });

@@ -122,5 +122,39 @@ describe('obs/progress', () => {
     assert.equal(formatDuration(59.4), '59s');
     assert.equal(formatDuration(61), '1m01s');
     assert.equal(formatDuration(3 * 3600 + 5 * 60), '3h05m');
+    assert.equal(formatDuration(8 * 86400 + 3 * 3600), '8d03h');
+  });
+});
+
+describe('obs/progress writeAbove', () => {
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: Date.UTC(2024, 0, 1), toFake: ['setInterval', 'clearInterval', 'Date'] });
+  });
+  afterEach(() => clock.restore());
+
+  it('on a TTY puts the line above the block and redraws the block under it', () => {
+    const stream = fakeStream(true);
+    const p = createProgress({ stream, logger: memoryLogger(), intervalMs: 500 });
+    p.writeAbove('before any draw');
+    p.setPlan('t1', 'Audit.Exchange', 2);
+    clock.tick(500);
+    const before = stream.text().length;
+    p.writeAbove('{"msg":"hello"}');
+    const out = stream.text().slice(before);
+    assert.ok(out.startsWith('\x1b[1A\r\x1b[J{"msg":"hello"}\n'), JSON.stringify(out));
+    assert.match(out.slice('\x1b[1A\r\x1b[J{"msg":"hello"}\n'.length), /^\r\x1b\[2Kt1 {2}windows 0\/2/);
+    assert.ok(stream.text().startsWith('before any draw\n'));
+    p.stop();
+  });
+
+  it('when not a TTY writes the line as is', () => {
+    const stream = fakeStream(false);
+    const p = createProgress({ stream, logger: memoryLogger(), intervalMs: 500 });
+    p.setPlan('t1', 'Audit.Exchange', 2);
+    clock.tick(500);
+    p.writeAbove('line');
+    assert.equal(stream.text(), 'line\n');
+    p.stop();
   });
 });

@@ -89,8 +89,8 @@ export interface Receiver {
   setMode(m: ReceiverMode, opts?: ModeOptions): void;
   /** Chunk ids held back in 'never-ack' mode, oldest first. */
   heldChunks(): string[];
-  /** Writes the held acks now (a late ack, on demand, deterministic). */
-  releaseHeldAcks(): void;
+  /** Writes held acks now, oldest first (all, or the first n): a late ack on demand, deterministic. */
+  releaseHeldAcks(n?: number): void;
   /** Receiver down: stops listening and drops every connection. */
   pause(): Promise<void>;
   /** Receiver back on the same port. */
@@ -155,7 +155,7 @@ abstract class BaseReceiver implements Receiver {
   abstract get openConnections(): number;
   abstract setMode(m: ReceiverMode, opts?: ModeOptions): void;
   abstract heldChunks(): string[];
-  abstract releaseHeldAcks(): void;
+  abstract releaseHeldAcks(n?: number): void;
   abstract pause(): Promise<void>;
   abstract resume(): Promise<void>;
   abstract stop(): Promise<void>;
@@ -251,11 +251,12 @@ class RawReceiver extends BaseReceiver {
     return out;
   }
 
-  releaseHeldAcks(): void {
+  releaseHeldAcks(n = Infinity): void {
     for (const c of this.conns) {
-      const held = c.held;
-      c.held = [];
-      for (const chunk of held) this.writeAck(c, chunk);
+      while (n > 0 && c.held.length > 0) {
+        this.writeAck(c, c.held.shift()!);
+        n--;
+      }
     }
   }
 

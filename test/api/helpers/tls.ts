@@ -37,9 +37,9 @@ function makeCert(opts: {
   const ext: object[] = [{ name: 'basicConstraints', cA: !!opts.ca }];
   if (opts.ca) ext.push({ name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true });
   else ext.push({ name: 'keyUsage', digitalSignature: true, keyEncipherment: true });
-  if (opts.san) ext.push({ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] });
+  if (opts.san) ext.push({ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }, { type: 2, value: 'api.test' }] });
   cert.setExtensions(ext);
-  cert.sign(opts.signer, forge.md.sha256.create());
+  cert.sign(opts.signer as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
   return cert;
 }
 

@@ -1,0 +1,257 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { CheckpointStore, MAX_LOST, type Checkpoint } from '../../src/state/checkpoint';
+import { isBridgeError } from '../../src/errors';
+
+const TENANT = '11111111-1111-1111-1111-111111111111';
+
+function cp(over: Partial<Checkpoint> = {}): Checkpoint {
+  return {
+    version: 1,
+    tenantId: TENANT,
+    contentType: 'Audit.General',
+    cursor: '2024-03-01T10:00:00.000Z',
+    doneAtCursor: ['blob-a', 'blob-b'],
+    recent: [
+      ['blob-a', '2024-03-01T10:00:00.000Z'],
+      ['blob-b', '2024-03-01T10:00:00.000Z'],
+    ],
+    lost: [{ contentId: 'blob-x', contentCreated: '2024-02-20T00:00:00.000Z', code: 'CONTENT_EXPIRED', at: '2024-03-01T10:05:00.000Z' }],
+    lastRun: { startedAt: '2024-03-01T10:00:00.000Z', updatedAt: '2024-03-01T10:05:00.000Z', blobs: 2, records: 10, events: 9, invalid: 1, duplicates: 1, lostBlobs: 1 },
+    updatedAt: '2024-03-01T10:05:00.000Z',
+    ...over,
+  };
+}
+
+const rejectsWith = (code: string, fileHint?: string) => (e: unknown) => {
+  assert.ok(isBridgeError(e), `expected a BridgeError, got ${String(e)}`);
+  assert.equal(e.code, code, e.message);
+  if (fileHint) assert.ok(e.message.includes(fileHint), `message should name ${fileHint}: ${e.message}`);
+  return true;
+};
+
+describe('checkpoint store', () => {
+  let root: string;
+  const open: CheckpointStore[] = [];
+  const make = (dir = path.join(root, 'state'), opts = {}) => {
+    const s = new CheckpointStore(dir, opts);
+    open.push(s);
+    return s;
+  };
+
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-state-'));
+  });
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close();
+    fs.chmodSync(root, 0o700);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('round-trips a checkpoint and lists it', async () => {
+    const store = make();
+    await store.init();
+    assert.equal(await store.load(TENANT, 'Audit.General'), null);
+    const a = cp();
+    const b = cp({ contentType: 'Audit.Exchange', cursor: null, doneAtCursor: [], recent: [], lost: [], lastRun: undefined });
+    delete b.lastRun;
+    await store.save(a);
+    await store.save(b);
+    assert.deepEqual(await store.load(TENANT, 'Audit.General'), a);
+    assert.deepEqual(await store.load(TENANT, 'Audit.Exchange'), b);
+    assert.deepEqual(await store.list(), [b, a]);
+    // One file per (tenant, content type), nothing else but the lock.
+    assert.deepEqual(fs.readdirSync(store.dir).sort(), ['.lock', `checkpoint.${TENANT}.Audit.Exchange.json`, `checkpoint.${TENANT}.Audit.General.json`]);
+  });
+
+  it('the last save of a file wins even when saves overlap', async () => {
+    const store = make();
+    await store.init();
+    await Promise.all([1, 2, 3, 4, 5].map((n) => store.save(cp({ updatedAt: `2024-03-01T10:0${n}:00.000Z` }))));
+    assert.equal((await store.load(TENANT, 'Audit.General'))?.updatedAt, '2024-03-01T10:05:00.000Z');
+  });
+
+  it('keeps only the newest 100 lost blobs on disk', async () => {
+    const store = make();
+    await store.init();
+    const lost = Array.from({ length: 150 }, (_, i) => ({ contentId: `b${i}`, contentCreated: 'c', code: 'CONTENT_EXPIRED', at: 'a' }));
+    const c = cp({ lost });
+    await store.save(c);
+    assert.equal(c.lost.length, 150, 'the caller object is not modified');
+    const back = await store.load(TENANT, 'Audit.General');
+    assert.equal(back?.lost.length, MAX_LOST);
+    assert.equal(back?.lost[0].contentId, 'b50');
+  });
+
+  it('a crash before rename leaves the old state readable; stray temp files are ignored and cleaned', async () => {
+    const dir = path.join(root, 'state');
+    const first = make(dir);
+    await first.init();
+    await first.save(cp());
+    await first.close();
+    // A crash mid-write: a torn temp file beside the real one, and a stale lock of a dead process.
+    const file = first.fileFor(TENANT, 'Audit.General');
+    fs.writeFileSync(`${file}.tmp-99999-1`, '{"version":1,"tenantId":"111');
+    fs.writeFileSync(path.join(dir, '.lock'), JSON.stringify({ pid: 99999, hostname: os.hostname(), nonce: 'dead', startedAt: 'x' }));
+
+    const reader = make(dir);
+    assert.deepEqual(await reader.list(), [cp()], 'list ignores temp files even before init');
+
+    const second = make(dir, { isAlive: () => false });
+    await second.init();
+    assert.deepEqual(await second.load(TENANT, 'Audit.General'), cp());
+    assert.ok(!fs.existsSync(`${file}.tmp-99999-1`), 'temp file cleaned on init');
+  });
+
+  it('a process killed (SIGKILL) in the middle of saving leaves a readable checkpoint and a lock that is taken over', async () => {
+    const dir = path.join(root, 'state');
+    const modulePath = path.join(__dirname, '..', '..', 'src', 'state', 'checkpoint.js');
+    const script = `
+      const { CheckpointStore } = require(${JSON.stringify(modulePath)});
+      const s = new CheckpointStore(${JSON.stringify(dir)});
+      (async () => {
+        await s.init();
+        for (let n = 0; ; n++) {
+          const recent = Array.from({ length: 500 }, (_, i) => ['blob-' + n + '-' + i, '2024-03-01T10:00:00.000Z']);
+          await s.save({ version: 1, tenantId: ${JSON.stringify(TENANT)}, contentType: 'Audit.General', cursor: String(n),
+            doneAtCursor: [], recent, lost: [], updatedAt: 'u' });
+          if (n === 20) process.stdout.write('saving\\n');
+        }
+      })();`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    const store = make(dir); // default liveness check: the killed child's pid is gone
+    await store.init();
+    const back = await store.load(TENANT, 'Audit.General');
+    assert.ok(back && Number(back.cursor) >= 20, 'a complete checkpoint survived');
+    assert.equal(back.recent.length, 500);
+    assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes('.tmp-')), []);
+  });
+
+  it('a corrupt file is STATE_CORRUPT naming the file, never a silent restart', async () => {
+    const store = make();
+    await store.init();
+    const file = store.fileFor(TENANT, 'Audit.General');
+    fs.writeFileSync(file, '{"version":1, "tenantId": ');
+    await assert.rejects(store.load(TENANT, 'Audit.General'), rejectsWith('STATE_CORRUPT', file));
+    await assert.rejects(store.list(), rejectsWith('STATE_CORRUPT', file));
+    fs.writeFileSync(file, '');
+    await assert.rejects(store.load(TENANT, 'Audit.General'), rejectsWith('STATE_CORRUPT', 'is empty'));
+    fs.writeFileSync(file, JSON.stringify({ ...cp(), version: 2 }));
+    await assert.rejects(store.load(TENANT, 'Audit.General'), rejectsWith('STATE_CORRUPT', 'unsupported version 2'));
+    fs.writeFileSync(file, JSON.stringify({ ...cp(), recent: [['only-one']] }));
+    await assert.rejects(store.load(TENANT, 'Audit.General'), rejectsWith('STATE_CORRUPT', 'recent'));
+    fs.writeFileSync(file, JSON.stringify({ ...cp(), contentType: 'Audit.Exchange' }));
+    await assert.rejects(store.load(TENANT, 'Audit.General'), rejectsWith('STATE_CORRUPT', 'belongs to'));
+  });
+
+  it('an unreadable file (a directory in its place) is STATE_CORRUPT', async () => {
+    const store = make();
+    await store.init();
+    fs.mkdirSync(store.fileFor(TENANT, 'Audit.General'));
+    await assert.rejects(store.load(TENANT, 'Audit.General'), rejectsWith('STATE_CORRUPT', 'cannot be read'));
+  });
+
+  it('a state dir under a file is STATE_UNWRITABLE', async () => {
+    const blocker = path.join(root, 'a-file');
+    fs.writeFileSync(blocker, 'x');
+    const store = make(path.join(blocker, 'state'));
+    await assert.rejects(store.init(), rejectsWith('STATE_UNWRITABLE', blocker));
+  });
+
+  it('a write that fails (state dir gone, a file in its place) is STATE_UNWRITABLE and leaves no temp file', async () => {
+    const dir = path.join(root, 'state');
+    const store = make(dir);
+    await store.init();
+    fs.rmSync(dir, { recursive: true });
+    fs.writeFileSync(dir, 'not a dir');
+    await assert.rejects(store.save(cp()), rejectsWith('STATE_UNWRITABLE', dir));
+  });
+
+  it('a read-only state dir is STATE_UNWRITABLE', async function () {
+    if (process.getuid?.() === 0) this.skip(); // root ignores permission bits; the cases above cover the path
+    const dir = path.join(root, 'ro');
+    fs.mkdirSync(dir);
+    fs.chmodSync(dir, 0o500);
+    try {
+      await assert.rejects(make(dir).init(), rejectsWith('STATE_UNWRITABLE', dir));
+    } finally {
+      fs.chmodSync(dir, 0o700);
+    }
+  });
+
+  it('two stores cannot share a state dir; the lock is released on close', async () => {
+    const dir = path.join(root, 'state');
+    const a = make(dir);
+    await a.init();
+    const b = make(dir);
+    await assert.rejects(b.init(), (e: unknown) => {
+      assert.ok(isBridgeError(e, 'STATE_LOCKED'));
+      assert.ok(e.message.includes(`process ${process.pid}`), e.message);
+      return true;
+    });
+    await a.close();
+    assert.ok(!fs.existsSync(path.join(dir, '.lock')));
+    await b.init();
+    await b.save(cp());
+  });
+
+  it('a lock held by a live process on this host is respected', async () => {
+    const dir = path.join(root, 'state');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, '.lock'), JSON.stringify({ pid: 4242, hostname: os.hostname(), nonce: 'n', startedAt: 's' }));
+    await assert.rejects(make(dir, { isAlive: (pid: number) => pid === 4242 }).init(), rejectsWith('STATE_LOCKED', 'process 4242'));
+  });
+
+  it('a lock from another host is never taken over', async () => {
+    const dir = path.join(root, 'state');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, '.lock'), JSON.stringify({ pid: 4242, hostname: 'elsewhere', nonce: 'n', startedAt: 's' }));
+    await assert.rejects(make(dir, { isAlive: () => false }).init(), rejectsWith('STATE_LOCKED', 'elsewhere'));
+  });
+
+  it('a stale lock of a dead pid is taken over (default liveness check)', async () => {
+    const dir = path.join(root, 'state');
+    fs.mkdirSync(dir);
+    // Above Linux's pid_max (2^22): no such process.
+    fs.writeFileSync(path.join(dir, '.lock'), JSON.stringify({ pid: 2 ** 30, hostname: os.hostname(), nonce: 'old', startedAt: 's' }));
+    const store = make(dir);
+    await store.init();
+    const lock = JSON.parse(fs.readFileSync(path.join(dir, '.lock'), 'utf8'));
+    assert.equal(lock.pid, process.pid);
+    assert.deepEqual(fs.readdirSync(dir), ['.lock']);
+  });
+
+  it('lists and loads without a lock (for status) and treats a missing dir as empty', async () => {
+    const reader = make(path.join(root, 'never-created'));
+    assert.deepEqual(await reader.list(), []);
+    assert.equal(await reader.load(TENANT, 'Audit.General'), null);
+    await assert.rejects(reader.save(cp()), rejectsWith('INTERNAL'));
+  });
+
+  it('a read-only store takes no lock and refuses to save', async () => {
+    const dir = path.join(root, 'state');
+    const writer = make(dir);
+    await writer.init();
+    await writer.save(cp());
+    const ro = make(dir, { readOnly: true });
+    await ro.init();
+    assert.deepEqual(await ro.list(), [cp()]);
+    await assert.rejects(ro.save(cp()), rejectsWith('INTERNAL'));
+  });
+
+  it('escapes odd characters in ids so a file name never leaves the state dir', () => {
+    const store = make();
+    const f = store.fileFor('../../etc', 'a/b');
+    assert.equal(path.dirname(f), store.dir);
+  });
+});
