@@ -10,10 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig, validateConfigObject } from '../config/load';
 import { startEmulator } from '../emulator';
-import { createLogger, type Level } from '../obs/log';
+import type { Level } from '../obs/log';
 import type { PassSummary } from '../pipeline/bridge';
 import { flagString, parseArgs } from './args';
-import { runBridge } from './run';
+import { runBridge, terminalOutput } from './run';
 
 function fluentdListening(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -71,11 +71,11 @@ export async function main(argv: string[]): Promise<number> {
     );
     const cfg = resolveConfig(raw, path.join(dir, 'demo.yaml'), { DEMO_CLIENT_SECRET: tenant.clientSecret }, 'demo');
     const level = (flagString(args, 'log-level') as Level | undefined) ?? 'warn';
-    const logger = createLogger({ level, pretty: Boolean(process.stderr.isTTY) });
+    const { logger, progress } = terminalOutput(level);
     err(`demo: emulator at ${emu.url} (tenant ${tenant.tenantId}, ${hours} h of history)`);
     err(toFluentd ? `demo: delivering to Fluentd at 127.0.0.1:${port} with acknowledgements` : 'demo: no Fluentd on 127.0.0.1:24224; events go to stdout as JSON lines');
     let summary: PassSummary | undefined;
-    const code = await runBridge(cfg, logger, { onPass: (s) => (summary = s) });
+    const code = await runBridge(cfg, logger, { progress, onPass: (s) => (summary = s) });
     if (summary) printSummary(summary, err);
     return code;
   } finally {

@@ -8,7 +8,7 @@ import type { Config } from '../config/types';
 import { isBridgeError } from '../errors';
 import { createLogger, type Level, type Logger } from '../obs/log';
 import { createMetrics, noopMetrics, type Metrics } from '../obs/metrics';
-import { createProgress } from '../obs/progress';
+import { createProgress, type Progress } from '../obs/progress';
 import { startObsServer } from '../obs/server';
 import { Bridge, type PassSummary } from '../pipeline/bridge';
 import { flagString, parseArgs } from './args';
@@ -28,8 +28,24 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (args.flags.has('once')) cfg.poll.once = true;
   const level = (flagString(args, 'log-level') as Level | undefined) ?? cfg.log.level;
-  const logger = createLogger({ level, pretty: Boolean(process.stderr.isTTY) && !process.env.CI });
-  return runBridge(cfg, logger);
+  const { logger, progress } = terminalOutput(level);
+  return runBridge(cfg, logger, { progress });
+}
+
+/**
+ * Logs and progress for a command: pretty lines on a terminal, written above the progress bars so the
+ * two don't garble each other; JSON lines otherwise (and then the progress is periodic log lines).
+ */
+export function terminalOutput(level: Level): { logger: Logger; progress: Progress } {
+  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+  let progress: Progress | undefined;
+  const logger = createLogger({
+    level,
+    pretty: tty,
+    write: (line) => (progress && tty ? progress.writeAbove(line) : process.stderr.write(line + '\n')),
+  });
+  progress = createProgress({ isTTY: tty, logger: logger.child({ component: 'progress' }) });
+  return { logger, progress };
 }
 
 export function reportConfigError(err: unknown): number {
@@ -49,10 +65,10 @@ export function reportConfigError(err: unknown): number {
 export async function runBridge(
   cfg: Config,
   logger: Logger,
-  opts: { metrics?: Metrics; onPass?: (s: PassSummary) => void; bridgeOptions?: ConstructorParameters<typeof Bridge>[1] } = {},
+  opts: { metrics?: Metrics; progress?: Progress; onPass?: (s: PassSummary) => void; bridgeOptions?: ConstructorParameters<typeof Bridge>[1] } = {},
 ): Promise<number> {
   const metrics = opts.metrics ?? (cfg.metrics.enabled ? createMetrics() : noopMetrics);
-  const progress = createProgress({ logger: logger.child({ component: 'progress' }) });
+  const progress = opts.progress ?? createProgress({ isTTY: false, logger: logger.child({ component: 'progress' }) });
   const bridge = new Bridge(cfg, { logger, metrics, progress, ...opts.bridgeOptions });
   let obs: { close(): Promise<void> } | undefined;
   const onSignal = (sig: string) => {

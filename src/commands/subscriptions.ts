@@ -7,10 +7,7 @@
  * subscription is enabled, so `stop` needs the content type named explicitly).
  * Exit codes: 0 all done, 1 an API call failed for some tenant (the others still ran), 2 usage or config.
  */
-import { createActivityApi } from '../api/client';
-import { createHttpStack, type HttpStack } from '../api/http';
-import { resolveCloud } from '../auth/clouds';
-import { createTokenProvider } from '../auth/token-provider';
+import { createTenantClient } from '../api/tenant-client';
 import { loadConfig } from '../config/load';
 import type { Config, TenantConfig } from '../config/types';
 import { CONTENT_TYPES, type SubscriptionStatus } from '../contracts';
@@ -173,41 +170,12 @@ async function runTenant(action: Action, t: TenantConfig, client: SubscriptionsC
 
 /** The same client construction as the bridge: cloud endpoints, HTTP stack (proxy, CA), tokens, API client. */
 export function makeTenantClient(cfg: Config, t: TenantConfig, logger: Logger): SubscriptionsClient {
-  const ep = resolveCloud({ cloud: t.cloud, apiUrl: t.apiUrl, authorityUrl: t.authorityUrl });
-  const log = logger.child({ tenant: t.name });
-  const http: HttpStack = createHttpStack({
-    caPem: cfg.http.ca,
-    proxyUrl: cfg.http.proxy,
-    noProxy: cfg.http.noProxy.join(','),
-    timeoutMs: cfg.http.timeoutSeconds * 1000,
-  });
-  const tokens = createTokenProvider({
-    tenantId: t.id,
-    clientId: t.clientId,
-    authority: ep.authority,
-    apiRoot: ep.apiRoot,
-    secret: t.credential.kind === 'secret' ? t.credential.clientSecret : undefined,
-    certificate:
-      t.credential.kind === 'certificate'
-        ? { privateKeyPem: t.credential.privateKeyPem, certificatePem: t.credential.certificatePem, sendX5c: t.credential.sendX5c }
-        : undefined,
-    http,
-    logger: log.child({ component: 'auth' }),
-  });
-  const api = createActivityApi({
-    tenantId: t.id,
-    apiRoot: ep.apiRoot,
-    publisherId: t.publisherId,
-    tokens,
-    http,
-    requestsPerMinute: cfg.http.requestsPerMinute,
-    logger: log.child({ component: 'api' }),
-  });
+  const { api, close } = createTenantClient(cfg, t, logger);
   return {
     listSubscriptions: () => api.listSubscriptions(),
     startSubscription: (ct) => api.startSubscription(ct),
     stopSubscription: (ct) => api.stopSubscription(ct),
-    close: () => http.close(),
+    close,
   };
 }
 

@@ -307,15 +307,15 @@ export class ActivityApi {
 
   /** Opaque to clients (`2015101900R...` in the docs); here it carries the next entry's sort key. */
   private token(e: Entry, tenantId: string, ct: number, start: number, end: number): string {
-    const fields = [e.listedAt, e.blob.contentCreated, e.blob.slot, e.blob.index, e.dup].map((n) => n.toString(36)).join('x');
+    const fields = [e.listedAt, e.blob.contentCreated, e.blob.slot, e.blob.index, e.dup].map((n) => n.toString(36)).join('Z'); // base-36 digits are lower case
     return `${hourStamp(start)}00R${fields}R${this.tokenMac(fields, tenantId, ct, start, end)}`;
   }
 
   private parseToken(token: string, tenantId: string, ct: number, start: number, end: number): number[] | undefined {
-    const m = /^(\d{10})00R([0-9a-z]+(?:x[0-9a-z]+){4})R([0-9a-f]{8})$/.exec(token);
+    const m = /^(\d{10})00R([0-9a-z]+(?:Z[0-9a-z]+){4})R([0-9a-f]{8})$/.exec(token);
     if (!m) return undefined;
     if (m[1] !== hourStamp(start) || m[3] !== this.tokenMac(m[2], tenantId, ct, start, end)) return undefined;
-    return m[2].split('x').map((s) => parseInt(s, 36));
+    return m[2].split('Z').map((s) => parseInt(s, 36));
   }
 
   private blob(req: ActivityRequest, rawId: string): Reply {
@@ -338,7 +338,7 @@ export class ActivityApi {
     let cached = this.blobCache.get(contentId);
     if (!cached) {
       const built = serializeBlob(this.catalog, this.cfg.seedHash, b);
-      cached = { body: Buffer.from(built.body), records: built.records };
+      cached = { body: built.body, records: built.records };
       // Clients retry blobs (resets, truncation); keep small ones so a retry costs no regeneration.
       if (cached.body.length <= 4 * 1024 * 1024) this.blobCache.set(contentId, cached);
     }

@@ -101,7 +101,7 @@ export class EmulatorLedger implements Ledger {
     if (!t) throw new Error('ledger: content id of no known tenant');
     const r = this.catalog.resolveContentId(t, contentId);
     if (r.kind !== 'ok') throw new Error('ledger: no such content');
-    return JSON.parse(serializeBlob(this.catalog, this.seedHash, r.blob).body) as Record<string, unknown>[];
+    return JSON.parse(serializeBlob(this.catalog, this.seedHash, r.blob).body.toString("utf8")) as Record<string, unknown>[];
   }
 
   servedContentIds(tenantId?: string): string[] {

@@ -5,9 +5,22 @@ export const DAY_MS = 86_400_000;
 export const RETENTION_MS = 7 * DAY_MS;
 export const MAX_WINDOW_MS = DAY_MS;
 
-/** Audit-record time fields (`CreationTime`, `MessageTime`...): UTC, no zone suffix, no fraction. */
+const TWO: string[] = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+let cachedDay = NaN;
+let cachedDayPrefix = '';
+
+/**
+ * Audit-record time fields (`CreationTime`, `MessageTime`...): UTC, no zone suffix, no fraction.
+ * Called once or more per record, so the date part is cached per day instead of toISOString().
+ */
 export function recordTime(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19);
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedDayPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+  }
+  const s = Math.floor((ms - day * DAY_MS) / 1000);
+  return cachedDayPrefix + TWO[Math.floor(s / 3600)] + ':' + TWO[Math.floor(s / 60) % 60] + ':' + TWO[s % 60];
 }
 
 /** Listing time fields (`contentCreated`, `contentExpiration`): always `.000Z` (whole seconds). */

@@ -5,10 +5,9 @@
  *   1. stop fetching: no new listing or blob reads; blobs already read wait for their acks;
  *   2. after `shutdownGraceMs`, stop delivery retries; what was not acknowledged keeps the checkpoint back.
  */
-import { createActivityApi, type ActivityClient } from '../api/client';
-import { createHttpStack, type HttpStack } from '../api/http';
-import { resolveCloud } from '../auth/clouds';
-import { createTokenProvider } from '../auth/token-provider';
+import type { ActivityClient } from '../api/client';
+import type { HttpStack } from '../api/http';
+import { createTenantClient } from '../api/tenant-client';
 import type { Config, TenantConfig } from '../config/types';
 import type { RecordValidator, Sink } from '../contracts';
 import { BridgeError, isBridgeError } from '../errors';
@@ -66,7 +65,8 @@ export class Bridge {
   private readonly now: () => number;
   private readonly validator: RecordValidator;
   private readonly router: RouterLike;
-  private sinkHealthy = false;
+  /** Set while deliveries fail (cleared by the next acknowledgement): the receiver is unreachable or refusing. */
+  private sinkFailing = false;
   private stopTimer?: NodeJS.Timeout;
   private closed = false;
 
@@ -106,12 +106,12 @@ export class Bridge {
       logger: this.logger.child({ component: 'delivery' }),
       signal: this.stopDelivery.signal,
       onBatchAcked: (n) => {
-        this.sinkHealthy = true;
+        this.sinkFailing = false;
         this.metrics.eventsAcked(n);
         this.metrics.sinkBatches('acked');
       },
       onBatchRetry: (err) => {
-        this.sinkHealthy = false;
+        this.sinkFailing = true;
         this.metrics.sinkBatches(isBridgeError(err) ? err.code.toLowerCase() : 'failed');
       },
     });
@@ -120,45 +120,18 @@ export class Bridge {
   }
 
   private makeTenant(t: TenantConfig): TenantRuntime {
-    const ep = resolveCloud({ cloud: t.cloud, apiUrl: t.apiUrl, authorityUrl: t.authorityUrl });
-    const logger = this.logger.child({ component: 'api', tenant: t.name });
-    const http = createHttpStack({
-      caPem: this.cfg.http.ca,
-      proxyUrl: this.cfg.http.proxy,
-      noProxy: this.cfg.http.noProxy.join(','),
-      timeoutMs: this.cfg.http.timeoutSeconds * 1000,
-    });
-    const tokens = createTokenProvider({
-      tenantId: t.id,
-      clientId: t.clientId,
-      authority: ep.authority,
-      apiRoot: ep.apiRoot,
-      secret: t.credential.kind === 'secret' ? t.credential.clientSecret : undefined,
-      certificate:
-        t.credential.kind === 'certificate'
-          ? { privateKeyPem: t.credential.privateKeyPem, certificatePem: t.credential.certificatePem, sendX5c: t.credential.sendX5c }
-          : undefined,
-      http,
-      logger: logger.child({ component: 'auth' }),
-    });
-    const api = createActivityApi({
-      tenantId: t.id,
-      apiRoot: ep.apiRoot,
-      publisherId: t.publisherId,
-      tokens,
-      http,
-      maxBlobBytes: this.cfg.http.maxBlobMB * 1024 * 1024,
-      requestsPerMinute: this.cfg.http.requestsPerMinute,
-      logger,
-    });
+    const { http, api } = createTenantClient(this.cfg, t, this.logger.child({ component: 'api' }));
     return { cfg: t, http, api, blobSlots: new Semaphore(this.cfg.poll.blobConcurrency), enabled: null, authenticated: false };
   }
 
-  /** Readiness for /readyz: every tenant authenticated once, and the receiver acknowledged lately. */
+  /**
+   * Readiness for /readyz: every tenant authenticated, and deliveries not failing. A quiet tenant that
+   * has nothing to send stays ready; a receiver that stops acknowledging makes us not ready.
+   */
   readiness(): { ready: boolean; reasons: string[] } {
     const reasons: string[] = [];
     for (const t of this.tenants) if (!t.authenticated) reasons.push(`tenant ${t.cfg.name}: not authenticated yet`);
-    if (!this.sinkHealthy && this.sink.acknowledged) reasons.push('receiver: no acknowledgement yet or last delivery failed');
+    if (this.sinkFailing) reasons.push('receiver: deliveries are failing (unreachable, or not acknowledging)');
     return { ready: reasons.length === 0, reasons };
   }
 

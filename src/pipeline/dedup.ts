@@ -11,8 +11,9 @@ export class RecentIds {
   private old = new Set<string>();
   private readonly half: number;
 
+  /** capacity 0 turns de-duplication off. */
   constructor(capacity = 200_000) {
-    this.half = Math.max(1, Math.floor(capacity / 2));
+    this.half = Math.floor(capacity / 2);
   }
 
   has(id: string): boolean {
@@ -20,6 +21,7 @@ export class RecentIds {
   }
 
   add(id: string): void {
+    if (this.half === 0) return;
     if (this.young.size >= this.half) {
       this.old = this.young;
       this.young = new Set<string>();

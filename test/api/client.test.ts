@@ -233,7 +233,9 @@ describe('api/client (local server)', () => {
       srv.handler = (_q, res) => (++n <= 4 ? afError(res, 429, 'AF429', 'Too many requests.', { 'Retry-After': '7' }) : json(res, 200, []));
       assert.deepEqual(await api().listSubscriptions(), []);
       assert.equal(n, 5);
-      assert.deepEqual(delays, [7000, 7000, 7000, 7000]);
+      assert.equal(delays.length, 4);
+      assert.equal(delays[0], 7000);
+      for (const d of delays) assert.ok(d >= 7000, `waited ${d} < Retry-After`);
     });
 
     it('treats HTTP 403 + AF429 as throttling (retried), not a permission error', async () => {
@@ -475,7 +477,8 @@ describe('api/client (local server)', () => {
         res.end(records);
       };
       assert.equal((await collect(await api().fetchBlob(`${srv.origin}${FEED}/audit/t`))).toString(), records);
-      assert.deepEqual(delays, [2000]);
+      assert.equal(delays.length, 1);
+      assert.ok(delays[0] >= 2000);
     });
 
     it('aborts a download when the signal fires', async () => {

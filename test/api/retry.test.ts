@@ -29,7 +29,11 @@ describe('api/retry', () => {
   it('never waits less than Retry-After (capped)', () => {
     assert.equal(retryDelay(throttled(9000), 0, { random: () => 0 }), 9000);
     assert.equal(retryDelay(throttled(10 * 60_000), 0, { random: () => 0, maxRetryAfterMs: 60_000 }), 60_000);
-    assert.equal(retryDelay(throttled(), 0, { random: () => 0, baseDelayMs: 100 }), 50);
+    // Throttled without Retry-After: a longer first step (quotas are per minute).
+    assert.equal(retryDelay(throttled(), 0, { random: () => 0, throttleBaseDelayMs: 4000 }), 2000);
+    assert.equal(retryDelay(throttled(1000), 0, { random: () => 0, throttleBaseDelayMs: 4000 }), 2000);
+    const server = new BridgeError('API_SERVER', 'x', { retryable: true });
+    assert.equal(retryDelay(server, 0, { random: () => 0, baseDelayMs: 100 }), 50);
   });
 
   it('retries retryable errors until success, honouring the computed delays', async () => {
@@ -41,7 +45,7 @@ describe('api/retry', () => {
         if (calls < 3) throw throttled(2000);
         return 'ok';
       },
-      { sleep: async (ms) => void delays.push(ms), random: () => 0 },
+      { sleep: async (ms) => void delays.push(ms), random: () => 0, throttleBaseDelayMs: 100 },
     );
     assert.equal(out, 'ok');
     assert.equal(calls, 3);

@@ -10,6 +10,7 @@ import { startReceiver, type Receiver } from '../support/receiver';
 
 type Mode = 'Message' | 'Forward' | 'PackedForward' | 'CompressedPackedForward';
 
+/** disableReconnect leaves no timers behind; connect() must then be called explicitly. */
 function client(port: number, eventMode: Mode, sharedKey?: string): FluentClient {
   return new FluentClient('bridge', {
     eventMode,
@@ -30,6 +31,7 @@ describe('test receiver', () => {
     it(`reads ${mode} mode and acks option.chunk (with the shared-key handshake)`, async () => {
       r = await startReceiver({ sharedKey: 'k-secret-123' });
       const c = client(r.port, mode, 'k-secret-123');
+      await c.connect();
       await Promise.all([
         c.emit('one', { Id: 'a' }, new EventTime(1_700_000_000, 42)),
         c.emit('one', { Id: 'b' }, new EventTime(1_700_000_001, 0)),
@@ -69,6 +71,7 @@ describe('test receiver', () => {
     for (const store of ['count', 'ids'] as const) {
       const rr = await startReceiver({ store });
       const c = client(rr.port, 'PackedForward');
+      await c.connect();
       await Promise.all([c.emit('t', { Id: '1' }), c.emit('t', { Id: '2' })]);
       await c.shutdown();
       assert.equal(rr.received, 2);
@@ -100,6 +103,7 @@ describe('test receiver', () => {
     const c = client(r.port, 'PackedForward', 'wrong-key-2');
     const errors: unknown[] = [];
     c.socketOn(FluentSocketEvent.ERROR, (e: unknown) => errors.push(e));
+    await c.connect();
     await r.waitFor(() => r!.stats.authFailures === 1);
     await c.shutdown();
     assert.equal(r.acked, 0);

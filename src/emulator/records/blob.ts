@@ -85,44 +85,77 @@ export const FAST_PATH_MIN_RECORDS = 256;
 const POOL = 64;
 
 /** The blob's JSON body, exactly as served. */
-export function serializeBlob(catalog: Catalog, seedHash: number, b: BlobMeta): { body: string; records: number } {
+export function serializeBlob(catalog: Catalog, seedHash: number, b: BlobMeta): { body: Buffer; records: number } {
   if (b.baseCount <= FAST_PATH_MIN_RECORDS) {
     const built = buildBlob(catalog, seedHash, b);
-    return { body: JSON.stringify(built.records), records: built.records.length };
+    return { body: Buffer.from(JSON.stringify(built.records)), records: built.records.length };
   }
+  // One Buffer written in place: joining thousands of concatenated strings is an order of magnitude slower.
   const rng = blobRng(seedHash, b);
-  const parts: string[] = new Array(b.baseCount);
-  const tails: string[] = new Array(POOL);
+  const n = b.baseCount;
+  const whole: Array<Buffer | undefined> = new Array(n);
+  const tailOf = new Int16Array(n).fill(-1);
+  const tails: Array<Buffer | undefined> = new Array(POOL);
+  const tailText: string[] = new Array(POOL);
   const protoIds: string[] = new Array(POOL);
-  const idInTail: boolean[] = new Array(POOL);
   for (let k = 0; k < POOL; k++) {
     const r = buildOne(catalog, b, k, rng);
     const json = JSON.stringify(r);
-    parts[k] = json;
+    whole[k] = Buffer.from(json);
     const prefix = `{"CreationTime":"${r.CreationTime as string}","Id":"${r.Id as string}"`;
-    // Broken prototypes (a field removed or retyped) are not reused: fall back to a clean rebuild below.
-    tails[k] = json.startsWith(prefix) ? json.slice(prefix.length) : '';
+    // Broken prototypes (a field removed or retyped) are not reused.
+    tailText[k] = json.startsWith(prefix) ? json.slice(prefix.length) : '';
     protoIds[k] = r.Id as string;
-    idInTail[k] = tails[k].includes(protoIds[k]);
+    // A tail that repeats its own Id (AIR's ObjectId) needs the Id replaced per record.
+    tails[k] = tailText[k] && !tailText[k].includes(protoIds[k]) ? Buffer.from(tailText[k]) : undefined;
   }
-  for (let k = POOL; k < b.baseCount; k++) {
-    const j = k % POOL;
-    if (catalog.isInvalid(b, k) || tails[j] === '') {
-      // Rare: generate this one alone, from its own stream.
-      parts[k] = JSON.stringify(buildOne(catalog, b, k, new Rng(mix(seedHash ^ 0x1d1d, b.tenant.key, b.slot, b.index, k))));
-      continue;
+  const ids: string[] = new Array(n);
+  let size = 2 + n; // brackets and separators (one spare)
+  for (let k = 0; k < n; k++) {
+    if (k >= POOL) {
+      const j = k % POOL;
+      if (tailText[j] === '' || catalog.isInvalid(b, k)) {
+        // Rare: generate this one alone, from its own stream.
+        whole[k] = Buffer.from(JSON.stringify(buildOne(catalog, b, k, new Rng(mix(seedHash ^ 0x1d1d, b.tenant.key, b.slot, b.index, k)))));
+      } else {
+        ids[k] = catalog.recordId(b, k);
+        const t = tails[j];
+        if (t) {
+          tailOf[k] = j;
+          size += PREFIX_LEN + t.length;
+          continue;
+        }
+        whole[k] = Buffer.from(`{"CreationTime":"${recordTime(b.contentCreated - catalog.recordLatencyMs(b, k))}","Id":"${ids[k]}"` + tailText[j].split(protoIds[j]).join(ids[k]));
+      }
     }
-    const id = catalog.recordId(b, k);
-    const tail = idInTail[j] ? tails[j].split(protoIds[j]).join(id) : tails[j];
-    parts[k] = `{"CreationTime":"${recordTime(b.contentCreated - catalog.recordLatencyMs(b, k))}","Id":"${id}"` + tail;
+    size += (whole[k] as Buffer).length;
   }
   const prev = b.duplicateRecord ? catalog.previousBlob(b) : undefined;
-  if (prev && prev.baseCount > 0) {
-    const copy = reordered(buildOne(catalog, prev, 0, blobRng(seedHash, prev)));
-    parts.splice(mix(seedHash, b.slot, b.index) % (parts.length + 1), 0, JSON.stringify(copy));
+  const dup = prev && prev.baseCount > 0 ? Buffer.from(JSON.stringify(reordered(buildOne(catalog, prev, 0, blobRng(seedHash, prev))))) : undefined;
+  if (dup) size += dup.length + 1;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  out[at++] = 0x5b; // [
+  for (let k = 0; k < n; k++) {
+    if (k > 0) out[at++] = 0x2c; // ,
+    const j = tailOf[k];
+    if (j >= 0) {
+      at += out.write(`{"CreationTime":"${recordTime(b.contentCreated - catalog.recordLatencyMs(b, k))}","Id":"${ids[k]}"`, at, 'latin1');
+      at += (tails[j] as Buffer).copy(out, at);
+    } else {
+      at += (whole[k] as Buffer).copy(out, at);
+    }
   }
-  return { body: '[' + parts.join(',') + ']', records: parts.length };
+  if (dup) {
+    out[at++] = 0x2c;
+    at += dup.copy(out, at);
+  }
+  out[at++] = 0x5d; // ]
+  return { body: out.subarray(0, at), records: n + (dup ? 1 : 0) };
 }
+
+/** `{"CreationTime":"YYYY-MM-DDTHH:MM:SS","Id":"<36-char GUID>"` */
+const PREFIX_LEN = 81;
 
 /** Record Ids of a blob (with validity) without building the records: what the ledger needs. */
 export function blobRecordIds(catalog: Catalog, b: BlobMeta, onId: (id: string, invalid: boolean) => void): void {
