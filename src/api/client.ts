@@ -62,6 +62,8 @@ export const DEFAULT_MAX_BLOB_BYTES = 256 * 1024 * 1024;
 export const START_INTERVAL_MS = 15 * 60_000;
 /** Skew beyond which we warn (Date has 1-second resolution). */
 export const SKEW_WARN_MS = 3 * 60_000;
+/** A next-page link starting closer than this to the 7-day limit is dropped (the request would fail on arrival). */
+const AGED_LINK_MARGIN_MS = 60_000;
 /** How many times one listing may fall back to a fresh, clamped start. */
 const MAX_RELISTS = 3;
 /** Listing/subscription bodies are small; cap them anyway. */
@@ -303,10 +305,20 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
     let items = 0;
     const seen = new Set<string>();
 
+    /** False when nothing of the window is left to list; throws when re-listing does not converge. */
     const relist = (why: string): boolean => {
       relists++;
+      if (relists > MAX_RELISTS) {
+        throw new BridgeError('API_BAD_WINDOW', `listing ${contentType} kept failing near the 7-day limit (${why}); the window will be recomputed`, {
+          retryable: false,
+          details: { contentType, start: formatApiTime(start), end: formatApiTime(end) },
+        });
+      }
       const fresh = clampWindow(start, end, now(), margin);
-      if (!fresh || relists > MAX_RELISTS) return false;
+      if (!fresh) {
+        log.warn('listing window aged entirely past the 7-day limit; nothing left to list', { contentType, why });
+        return false;
+      }
       log.warn('re-listing the window from a fresh, clamped start', { contentType, why, start: formatApiTime(fresh.start), end: formatApiTime(fresh.end) });
       win = fresh;
       url = firstUrl(fresh);
@@ -318,7 +330,8 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
     while (url) {
       if (isNextPage) {
         const ps = listingStart(url.toString());
-        if (ps !== undefined && ps < earliestStart(now(), margin)) {
+        // A smaller margin than for new windows: a freshly clamped start must not count as aged at once.
+        if (ps !== undefined && ps < earliestStart(now(), AGED_LINK_MARGIN_MS)) {
           // The queued link's start aged past the limit: following it would only earn AF20055/AF20030.
           if (!relist('next-page start aged past the 7-day limit')) return;
           continue;

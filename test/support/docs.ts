@@ -24,16 +24,22 @@ interface Node {
 
 function typeOf(n: Node): string {
   if (n.enum) return n.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
-  if (n.$ref) return '`{ env }` \\| `{ file }`';
+  if (n.$ref === '#/$defs/secretRef') return '`{ env }` \\| `{ file }`';
+  if (n.$ref) return typeOf(defs[n.$ref.slice(8)]);
   if (n.oneOf || n.anyOf) return (n.oneOf ?? n.anyOf)!.map(typeOf).join(' \\| ');
   return Array.isArray(n.type) ? n.type.join(' \\| ') : (n.type ?? '');
 }
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+const defs = (schema as unknown as { $defs: Record<string, Node> }).$defs;
+const deref = (n: Node): Node => (n.$ref?.startsWith('#/$defs/') && n.$ref !== '#/$defs/secretRef' ? { ...defs[n.$ref.slice(8)], description: n.description ?? defs[n.$ref.slice(8)].description } : n);
+
 export function configReference(): string {
   const rows: string[] = ['| key | type | default | meaning |', '|---|---|---|---|'];
-  const walk = (n: Node, key: string) => {
+  const walk = (n0: Node, key: string) => {
+    const n = deref(n0);
+    if (n.items) n.items = deref(n.items);
     if (n.properties && !n.$ref) {
       for (const [k, v] of Object.entries(n.properties)) walk(v, key ? `${key}.${k}` : k);
       return;
