@@ -154,7 +154,12 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
       return await http.axios.request({
         method: call.method,
         url: call.url.toString(),
-        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+        headers: {
+          Authorization: `Bearer ${token}`,
+          Accept: 'application/json',
+          // Only encodings guardBlobStream can decode.
+          ...(call.stream ? { 'Accept-Encoding': 'gzip, deflate, br' } : {}),
+        },
         responseType: call.stream ? 'stream' : 'text',
         transformResponse: [(d: unknown) => d],
         maxContentLength: call.stream ? -1 : MAX_LISTING_BYTES,

@@ -103,7 +103,12 @@ export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
       throw new BridgeError('CONFIG_INVALID', 'The proxy URL is not a valid URL: set proxy.url or HTTPS_PROXY to http(s)://host:port.');
     }
     // Proxy credentials are secrets too.
-    registerSecret(decodeURIComponent(p.password));
+    registerSecret(p.password);
+    try {
+      registerSecret(decodeURIComponent(p.password));
+    } catch {
+      /* not percent-encoded: registered as is */
+    }
     proxyShown = redactUri(`${p.protocol}//${p.host}/`);
     // ca applies to an https:// proxy via the constructor options, and to the tunnelled TLS session
     // with the target via `connect` (HttpsProxyAgent drops agent-level TLS options for the target).

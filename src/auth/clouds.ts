@@ -40,8 +40,9 @@ function normaliseUrl(value: string, what: string): string {
 }
 
 /**
- * Endpoints for a configured cloud. For a named cloud, `apiUrl`/`authorityUrl` are refused (a
- * mix-up would send tokens somewhere unexpected); for `custom`, both are required.
+ * Endpoints for a configured cloud. `custom` needs both URLs; for a named cloud, `apiUrl` and
+ * `authorityUrl` override its table entry one by one (a proxy or private endpoint in front of it).
+ * Whatever the source, URLs must be https without credentials.
  */
 export function resolveCloud(cfg: { cloud: string; apiUrl?: string; authorityUrl?: string }): CloudEndpoints {
   if (cfg.cloud === 'custom') {
@@ -50,12 +51,12 @@ export function resolveCloud(cfg: { cloud: string; apiUrl?: string; authorityUrl
     }
     return { apiRoot: normaliseUrl(cfg.apiUrl, 'apiUrl'), authority: normaliseUrl(cfg.authorityUrl, 'authorityUrl') };
   }
-  const known = (CLOUDS as Record<string, CloudEndpoints | undefined>)[cfg.cloud];
-  if (!known || !Object.prototype.hasOwnProperty.call(CLOUDS, cfg.cloud)) {
+  if (!Object.prototype.hasOwnProperty.call(CLOUDS, cfg.cloud)) {
     throw new BridgeError('CONFIG_INVALID', `unknown cloud "${cfg.cloud}": use one of ${CLOUD_NAMES.join(', ')}.`);
   }
-  if (cfg.apiUrl || cfg.authorityUrl) {
-    throw new BridgeError('CONFIG_INVALID', `apiUrl/authorityUrl are only for cloud "custom"; remove them or set cloud: custom.`);
-  }
-  return { apiRoot: known.apiRoot, authority: known.authority };
+  const known = CLOUDS[cfg.cloud as CloudName];
+  return {
+    apiRoot: cfg.apiUrl ? normaliseUrl(cfg.apiUrl, 'apiUrl') : known.apiRoot,
+    authority: cfg.authorityUrl ? normaliseUrl(cfg.authorityUrl, 'authorityUrl') : known.authority,
+  };
 }

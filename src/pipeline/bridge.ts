@@ -208,7 +208,9 @@ export class Bridge {
             ageMarginMs: 15 * 60_000,
             blobConcurrency: this.cfg.poll.blobConcurrency,
             maxBlobAttempts: 4,
-            maxRecordBytes: 16 * 1024 * 1024,
+            // A record that can't fit in one forward packet would be refused by the sink forever:
+            // the blob reader quarantines it (with an excerpt) instead.
+            maxRecordBytes: Math.max(1024, Math.min(16 * 1024 * 1024, this.cfg.sink.maxBatchBytes - 64 * 1024)),
             saveIntervalMs: 1000,
             recentBlobsCapacity: 50_000,
             stopFetching: this.stopFetching.signal,

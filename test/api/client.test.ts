@@ -188,7 +188,7 @@ describe('api/client (local server)', () => {
       const start = new Date(now - MAX_AGE_MS + WINDOW_SAFETY_MARGIN_MS + 60_000);
       const it = api({ clock }).listContent('Audit.General', start, new Date(+start + 3_600_000))[Symbol.asyncIterator]();
       assert.equal((await it.next()).value![0].contentId, 'p0');
-      now += 5 * 60_000; // the poller took a while with page 1
+      now += 11 * 60_000; // the poller took a while with page 1: the link's start is now within a minute of the limit
       const second = await it.next();
       assert.equal(second.value![0].contentId, 'p0'); // re-listed from the start
       assert.equal(srv.seen.length, 2);
@@ -213,6 +213,17 @@ describe('api/client (local server)', () => {
       await assert.rejects(pages(api().listContent('Audit.General', new Date(now - 3_600_000), new Date(now))), (e: BridgeError) => e.code === 'API_BAD_WINDOW');
       assert.ok(refusals >= 2 && refusals <= 5, `refusals ${refusals}`);
       assert.equal(delays.length, 0, 'never retried as if transient');
+    });
+
+    it('fails (does not end quietly) when next-page links keep arriving already aged', async () => {
+      srv.handler = (_req, res) => {
+        const old = formatApiTime(Date.now() - 8 * 86_400_000);
+        json(res, 200, [ref(srv.origin, 'x')], { NextPageUri: `${srv.origin}${FEED}/subscriptions/content?contentType=Audit.General&startTime=${old}&nextPage=1` });
+      };
+      const now = Date.now();
+      await assert.rejects(pages(api().listContent('Audit.General', new Date(now - 3_600_000), new Date(now))), (e: BridgeError) => e.code === 'API_BAD_WINDOW');
+      assert.ok(srv.seen.length <= 5, `bounded: ${srv.seen.length} requests`);
+      assert.ok(srv.seen.every((s) => query(s.url).get('nextPage') === null), 'aged links never followed');
     });
 
     it('warns once when a content type stays empty for 24 hours (audit logging off?)', async () => {

@@ -210,7 +210,7 @@ describe('api client against the emulator (HTTPS)', function () {
   });
 
   it('heals 5xx (AF50000), connection resets and token endpoint failures by retrying', async () => {
-    const r = await rig({ recordsPerBlob: 20, faults: { serverErrorRate: 0.3, connectionResetRate: 0.2, tokenFailureRate: 0.5 } });
+    const r = await rig({ recordsPerBlob: 20, faults: { serverErrorRate: 0.2, connectionResetRate: 0.1, tokenFailureRate: 0.3 } });
     try {
       const end = r.clock.now;
       const listed = await listAll(r.api, 'Audit.General', end - 6 * HOUR, end);

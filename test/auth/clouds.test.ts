@@ -18,7 +18,14 @@ describe('auth/clouds', () => {
     });
   });
 
-  it('refuses incomplete, insecure or mixed configurations', () => {
+  it('lets a named cloud override one endpoint (proxy / private endpoint in front of it)', () => {
+    assert.deepEqual(resolveCloud({ cloud: 'gccHigh', apiUrl: 'https://o365-proxy.corp.example/' }), {
+      apiRoot: 'https://o365-proxy.corp.example',
+      authority: 'https://login.microsoftonline.us',
+    });
+  });
+
+  it('refuses incomplete, insecure or malformed configurations', () => {
     const bad = [
       { cloud: 'custom', apiUrl: 'https://a' },
       { cloud: 'custom', apiUrl: 'http://a', authorityUrl: 'https://b' },
@@ -26,7 +33,7 @@ describe('auth/clouds', () => {
       { cloud: 'custom', apiUrl: 'not a url', authorityUrl: 'https://b' },
       { cloud: 'china' },
       { cloud: 'toString' },
-      { cloud: 'commercial', apiUrl: 'https://elsewhere' },
+      { cloud: 'commercial', apiUrl: 'http://elsewhere' },
     ];
     for (const cfg of bad) assert.throws(() => resolveCloud(cfg), (e: BridgeError) => e.code === 'CONFIG_INVALID', JSON.stringify(cfg));
   });

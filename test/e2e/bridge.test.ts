@@ -8,6 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startEmulator, type Emulator } from '../../src/emulator';
 import { memoryLogger } from '../../src/obs/log';
+import { createMetrics } from '../../src/obs/metrics';
+import { startObsServer } from '../../src/obs/server';
+import { parseProm } from '../obs/prom-text';
 import { Bridge } from '../../src/pipeline/bridge';
 import { CheckpointStore } from '../../src/state/checkpoint';
 import { makeConfig, tempDir, type TestEnv } from '../support/bridge-config';
@@ -178,6 +181,33 @@ describe('bridge end to end (emulator → bridge → receiver)', function () {
     await b2.close();
     const expected = ledgerIds('Audit.General', now - 6 * HOUR, now).valid;
     assert.deepEqual([...rx.ackedIds()].sort(), [...expected].sort(), 'everything delivered once acks came back');
+  });
+
+  it('counts what it did in the metrics, served over HTTP with health and readiness', async () => {
+    emu = await startEmulator({ https: true, seed: 'e2e-metrics', profile: 'clean', historyHours: 4, now: () => now, recordsPerHour: { 'Audit.General': 60 } });
+    rx = await startReceiver();
+    const metrics = createMetrics({ processMetrics: false });
+    const cfg = makeConfig(emu, rx.port, env.dir, { poll: { once: true, initialLookbackHours: 4 } }, { contentTypes: ['Audit.General'] });
+    const bridge = new Bridge(cfg, { logger: memoryLogger('error'), metrics, now: () => now });
+    await bridge.init();
+    const server = await startObsServer({ port: 0, metrics, readiness: () => bridge.readiness() });
+    try {
+      await bridge.runOnce();
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const m = parseProm(text);
+      const t = emu.tenants[0].tenantId;
+      const sum = (prefix: string) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
+      assert.equal(sum('o365_bridge_records_fetched_total{'), rx.received, 'records fetched = records delivered (no faults)');
+      assert.equal(m.get('o365_bridge_events_acked_total'), rx.acked);
+      assert.ok(m.get(`o365_bridge_records_fetched_total{content_type=Audit.General,record_type=28,tenant=${t}}`)! > 0, 'per record type');
+      assert.ok(sum('o365_bridge_blobs_fetched_total{') > 0);
+      assert.ok(m.has(`o365_bridge_checkpoint_lag_seconds{content_type=Audit.General,tenant=${t}}`), 'checkpoint lag');
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 200, 'authenticated and delivering');
+    } finally {
+      await server.close();
+      await bridge.close();
+    }
   });
 
   it('refuses to run on a state directory another process holds', async () => {

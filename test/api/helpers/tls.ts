@@ -54,9 +54,15 @@ export function tlsFixture(): TlsFixture {
   return cached;
 }
 
-/** A self-signed client certificate + key (for certificate authentication tests). */
+const clientCerts = new Map<string, { certificatePem: string; privateKeyPem: string }>();
+/** A self-signed client certificate + key (for certificate authentication tests); one per name per process. */
 export function clientCertificate(cn = 'bridge-test-app'): { certificatePem: string; privateKeyPem: string } {
-  const k = keyPair();
-  const cert = makeCert({ subjectCN: cn, pub: k.pub, signer: k.priv });
-  return { certificatePem: forge.pki.certificateToPem(cert), privateKeyPem: k.privPem };
+  let c = clientCerts.get(cn);
+  if (!c) {
+    const k = keyPair();
+    const cert = makeCert({ subjectCN: cn, pub: k.pub, signer: k.priv });
+    c = { certificatePem: forge.pki.certificateToPem(cert), privateKeyPem: k.privPem };
+    clientCerts.set(cn, c);
+  }
+  return c;
 }

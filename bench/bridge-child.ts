@@ -1,0 +1,134 @@
+/**
+ * Bench child: one bridge, built the way `run` builds it (the real Config loader, prom-client
+ * metrics, the forward sink), making one pass (`poll.once`) against the bench's emulator and
+ * receiver. Reports wall and CPU time of the pass, peak RSS (VmHWM), RSS at record marks, and per
+ * tenant when its last window finished (for fairness).
+ */
+import { createLogger } from '../src/obs/log';
+import { createMetrics, type Metrics } from '../src/obs/metrics';
+import { Bridge } from '../src/pipeline/bridge';
+import { makeConfig, tempDir } from '../test/support/bridge-config';
+import { cpuSeconds, peakRssMiB, rssMiB, serve } from './proc';
+import type { ServicesInfo } from './services';
+
+export interface BridgeRunArgs {
+  services: ServicesInfo;
+  overrides: Record<string, unknown>;
+  tenantOverrides?: Record<string, unknown>;
+  /** Record counts (acknowledged events) at which to note RSS. */
+  marks?: number[];
+  sampleMs?: number;
+}
+
+export interface BridgeRunResult {
+  /** Events the receiver acknowledged. */
+  acked: number;
+  records: number;
+  duplicates: number;
+  invalid: number;
+  lostBlobs: number;
+  failedBlobs: number;
+  errors: string[];
+  wallSeconds: number;
+  cpuSeconds: number;
+  peakRssMiB: number;
+  /** RSS when the acknowledged count first reached each mark. */
+  atMarks: Array<{ mark: number; records: number; seconds: number; rssMiB: number; peakRssMiB: number }>;
+  /** Largest RSS sampled during the pass (the process peak includes start-up). */
+  sampledPeakMiB: number;
+  /** Seconds from the pass start to each tenant's last finished window. */
+  tenantDoneSeconds: number[];
+  apiRequests: number;
+  throttled: number;
+  retries: number;
+}
+
+serve({
+  async run(a: BridgeRunArgs): Promise<BridgeRunResult> {
+    const env = tempDir('o365fb-bench-');
+    try {
+      const cfg = makeConfig(a.services, a.services.receiverPort, env.dir, a.overrides, a.tenantOverrides ?? {});
+      const base = createMetrics();
+      let acked = 0;
+      let apiRequests = 0;
+      let throttled = 0;
+      let retries = 0;
+      const metrics: Metrics = {
+        ...base,
+        eventsAcked(n) {
+          acked += n;
+          base.eventsAcked(n);
+        },
+        apiRequest(t, op, s) {
+          apiRequests++;
+          base.apiRequest(t, op, s);
+        },
+        throttled(t) {
+          throttled++;
+          base.throttled(t);
+        },
+        retry(t, r) {
+          retries++;
+          base.retry(t, r);
+        },
+      };
+      const t0 = Date.now();
+      const tenantDone = new Map<string, number>();
+      const progress = {
+        setPlan: () => undefined,
+        windowDone: (tenant: string) => void tenantDone.set(tenant, Date.now() - t0),
+        records: () => undefined,
+      };
+      const bridge = new Bridge(cfg, { logger: createLogger({ level: 'error' }), metrics, progress });
+      await bridge.init();
+
+      const marks = [...(a.marks ?? [])].sort((x, y) => x - y);
+      const atMarks: BridgeRunResult['atMarks'] = [];
+      let sampledPeak = rssMiB();
+      const sample = () => {
+        const rss = rssMiB();
+        if (rss > sampledPeak) sampledPeak = rss;
+        while (marks.length > 0 && acked >= marks[0]) {
+          atMarks.push({ mark: marks.shift()!, records: acked, seconds: (Date.now() - t0) / 1000, rssMiB: rss, peakRssMiB: sampledPeak });
+        }
+      };
+      const timer = setInterval(sample, a.sampleMs ?? 100);
+      const cpu0 = process.cpuUsage();
+      const start = process.hrtime.bigint();
+      let summary;
+      try {
+        summary = await bridge.runOnce();
+      } finally {
+        clearInterval(timer);
+        await bridge.close();
+      }
+      const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const cpu = cpuSeconds(cpu0);
+      sample();
+      const r = summary.results;
+      return {
+        acked,
+        records: r.reduce((s, x) => s + x.records, 0),
+        duplicates: r.reduce((s, x) => s + x.duplicates, 0),
+        invalid: r.reduce((s, x) => s + x.invalid, 0),
+        lostBlobs: r.reduce((s, x) => s + x.lostBlobs, 0),
+        failedBlobs: r.reduce((s, x) => s + x.failedBlobs, 0),
+        errors: [
+          ...summary.tenantErrors.map((e) => `${e.tenantId}: ${e.error.code} ${e.error.message}`),
+          ...r.filter((x) => x.error).map((x) => `${x.tenantId}/${x.contentType}: ${x.error!.code} ${x.error!.message}`),
+        ].slice(0, 10),
+        wallSeconds,
+        cpuSeconds: cpu,
+        peakRssMiB: peakRssMiB(),
+        atMarks,
+        sampledPeakMiB: sampledPeak,
+        tenantDoneSeconds: [...tenantDone.values()],
+        apiRequests,
+        throttled,
+        retries,
+      };
+    } finally {
+      env.cleanup();
+    }
+  },
+});

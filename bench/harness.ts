@@ -1,0 +1,127 @@
+/**
+ * What the scenarios share: run tiers and sizes, starting the services and bridge children, the
+ * content mix, and the figures' formatting. Scenarios print figures and ratios; nothing here passes
+ * or fails on a time.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Child } from './proc';
+import type { BridgeRunArgs, BridgeRunResult } from './bridge-child';
+import type { ServicesCounts, ServicesInfo, ServicesStart } from './services';
+
+export type Tier = 'quick' | 'default' | 'full';
+
+export interface BenchContext {
+  tier: Tier;
+  /** Write a V8 CPU profile of the bridge child into this directory. */
+  cpuProfDir?: string;
+  log(line: string): void;
+}
+
+/** One row of the summary table. */
+export interface Row {
+  scenario: string;
+  metric: string;
+  value: string;
+  /** Baseline or target it is compared with, in words. */
+  against?: string;
+  ratio?: string;
+}
+
+export interface ScenarioResult {
+  name: string;
+  /** What was run (sizes), printed with the figures. */
+  ran: string;
+  rows: Row[];
+  notes?: string[];
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  run(ctx: BenchContext): Promise<ScenarioResult>;
+}
+
+export const CONTENT_TYPES = ['Audit.AzureActiveDirectory', 'Audit.Exchange', 'Audit.SharePoint', 'Audit.General', 'DLP.All'] as const;
+
+/**
+ * A realistic share of the backlog per content type: Exchange and SharePoint carry most, Azure AD
+ * sign-ins next; Audit.General holds the Defender for Office 365 types (28, 41, 47, 64) with Teams,
+ * Forms, Power BI and the rest; DLP is the smallest.
+ */
+export const CONTENT_MIX: Record<(typeof CONTENT_TYPES)[number], number> = {
+  'Audit.AzureActiveDirectory': 0.2,
+  'Audit.Exchange': 0.3,
+  'Audit.SharePoint': 0.25,
+  'Audit.General': 0.2,
+  'DLP.All': 0.05,
+};
+
+/** recordsPerHour per content type for `total` records over `hours`. */
+export function ratesFor(total: number, hours: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const ct of CONTENT_TYPES) out[ct] = Math.max(1, Math.round((total * CONTENT_MIX[ct]) / hours));
+  return out;
+}
+
+export function pick<T>(tier: Tier, sizes: Record<Tier, T>): T {
+  return sizes[tier];
+}
+
+export async function startServices(opts: ServicesStart): Promise<{ child: Child; info: ServicesInfo }> {
+  const child = Child.start('services.js', 'services');
+  const info = await child.call<ServicesInfo>('start', opts);
+  return { child, info };
+}
+
+export function counts(services: Child): Promise<ServicesCounts> {
+  return services.call<ServicesCounts>('counts');
+}
+
+/** Runs one bridge pass in a fresh child process and returns its figures (the child then exits). */
+export async function runBridge(ctx: BenchContext, args: BridgeRunArgs, label: string): Promise<BridgeRunResult> {
+  const execArgv: string[] = [];
+  if (ctx.cpuProfDir) {
+    fs.mkdirSync(ctx.cpuProfDir, { recursive: true });
+    execArgv.push('--cpu-prof', '--cpu-prof-dir', ctx.cpuProfDir, '--cpu-prof-name', `bridge-${label}-${Date.now()}.cpuprofile`);
+  }
+  const child = Child.start('bridge-child.js', `bridge(${label})`, { execArgv });
+  try {
+    return await child.call<BridgeRunResult>('run', args);
+  } finally {
+    await child.stop(30_000);
+  }
+}
+
+/** The bridge config every scenario starts from: defaults, forward sink to the bench receiver. */
+export function bridgeOverrides(info: ServicesInfo, poll: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    poll: { once: true, ...poll },
+    sink: { type: 'forward', host: '127.0.0.1', port: info.receiverPort, ackTimeoutSeconds: 60 },
+    log: { level: 'error' },
+    ...extra,
+  };
+}
+
+// ---- formatting -----------------------------------------------------------------------------------
+
+export const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
+export const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+export const mib = (n: number): string => `${fmt(n, 0)} MiB`;
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function resultsDir(): string {
+  // dist/bench → <root>/bench/results (and .build/<name>/bench alike).
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'bench', 'results');
+    dir = path.dirname(dir);
+  }
+  return path.resolve(__dirname, 'results');
+}

@@ -1,0 +1,82 @@
+/**
+ * Reads V8 .cpuprofile files (node --cpu-prof) and prints where the time went: self time per
+ * function and per source file, as a share of the busy (non-idle) time. Enough to see what dominates
+ * without opening DevTools.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+function shortUrl(url: string): string {
+  if (!url) return '';
+  const u = url.replace(/^file:\/\//, '');
+  const i = u.lastIndexOf('/node_modules/');
+  if (i >= 0) return u.slice(i + '/node_modules/'.length);
+  for (const marker of ['/src/', '/bench/', '/test/']) {
+    const j = u.lastIndexOf(marker);
+    if (j >= 0) return u.slice(j + 1);
+  }
+  return u.startsWith('node:') ? u : path.basename(u);
+}
+
+/** Self time in ms per function and per file, summed over profiles. */
+export function selfTimes(profiles: CpuProfile[]): { byFn: Map<string, number>; byFile: Map<string, number>; busy: number; idle: number } {
+  const byFn = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  let busy = 0;
+  let idle = 0;
+  for (const p of profiles) {
+    const nodes = new Map(p.nodes.map((n) => [n.id, n]));
+    const samples = p.samples ?? [];
+    const deltas = p.timeDeltas ?? [];
+    for (let i = 0; i < samples.length; i++) {
+      const n = nodes.get(samples[i]);
+      if (!n) continue;
+      const ms = (deltas[i + 1] ?? deltas[i] ?? 0) / 1000;
+      const name = n.callFrame.functionName || '(anonymous)';
+      if (name === '(idle)') {
+        idle += ms;
+        continue;
+      }
+      busy += ms;
+      const file = shortUrl(n.callFrame.url) || name;
+      const key = n.callFrame.url ? `${name}  ${file}:${n.callFrame.lineNumber + 1}` : name;
+      byFn.set(key, (byFn.get(key) ?? 0) + ms);
+      byFile.set(file, (byFile.get(file) ?? 0) + ms);
+    }
+  }
+  return { byFn, byFile, busy, idle };
+}
+
+export function summarizeProfiles(dir: string, top = 20): string {
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+  if (files.length === 0) return '(no profiles written)';
+  const profiles = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as CpuProfile);
+  const { byFn, byFile, busy, idle } = selfTimes(profiles);
+  const pct = (ms: number) => `${((ms / busy) * 100).toFixed(1).padStart(5)}%`;
+  const lines = [`${files.length} profile(s): busy ${(busy / 1000).toFixed(1)} s, idle ${(idle / 1000).toFixed(1)} s`, 'top functions (self):'];
+  for (const [k, ms] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(ms)}  ${k}`);
+  lines.push('top files (self):');
+  for (const [k, ms] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 12)) lines.push(`  ${pct(ms)}  ${k}`);
+  return lines.join('\n');
+}
+
+if (require.main === module) {
+  const dir = process.argv[2];
+  if (!dir) {
+    process.stderr.write('usage: node dist/bench/profile.js DIR_WITH_CPUPROFILES [TOP]\n');
+    process.exit(2);
+  }
+  console.log(summarizeProfiles(dir, Number(process.argv[3] ?? 25)));
+}
