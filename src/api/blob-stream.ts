@@ -18,7 +18,7 @@ export interface BlobGuardOptions {
 }
 
 export function tooLarge(uri: string, maxBytes: number, seen: number | string): BridgeError {
-  return new BridgeError('BLOB_TOO_LARGE', `blob ${redactUri(uri)} exceeds the ${maxBytes}-byte limit (${seen}); raise api.maxBlobBytes if this tenant needs it`, {
+  return new BridgeError('BLOB_TOO_LARGE', `blob ${redactUri(uri)} exceeds the ${maxBytes}-byte limit (${seen}); raise http.maxBlobMB if this tenant needs it`, {
     retryable: false,
     details: { uri: redactUri(uri), maxBytes },
   });

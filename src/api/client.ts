@@ -9,6 +9,7 @@ import type { AxiosResponse } from 'axios';
 import type { ActivityApi, ContentRef, SubscriptionStatus, TokenProvider } from '../contracts';
 import { BridgeError, isBridgeError, redactUri } from '../errors';
 import { silentLogger, type Logger } from '../obs/log';
+import type { Metrics } from '../obs/metrics';
 import type { HttpStack } from './http';
 import { mapHttpError, mapTransportError, HINT_AUDIT_OFF, type CallContext } from './errors';
 import { withRetry, parseRetryAfter, type RetryOptions } from './retry';
@@ -35,6 +36,8 @@ export interface ActivityApiOptions {
   retry?: RetryOptions;
   /** Safety margin kept from the 7-day limit. */
   windowMarginMs?: number;
+  /** Counters for requests, throttling, retries and bytes (per call, not per record). */
+  metrics?: Pick<Metrics, 'apiRequest' | 'throttled' | 'retry' | 'bytesFetched'>;
 }
 
 export interface SubscriptionResult extends SubscriptionStatus {
@@ -148,7 +151,23 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
 
   const now = () => clock() + Math.max(0, skewMs);
 
+  const metrics = opts.metrics;
+  /** The operation's name for metrics: `blob`, or the path after activity/feed/ (e.g. `subscriptions/content`). */
+  const operationOf = (call: Call) => (call.kind === 'blob' ? 'blob' : (/\/activity\/feed\/(.+)$/.exec(call.url.pathname)?.[1] ?? 'other'));
+
   const sendOnce = async (call: Call, token: string): Promise<AxiosResponse> => {
+    try {
+      const res = await sendRaw(call, token);
+      metrics?.apiRequest(tenantId, operationOf(call), res.status);
+      if (!call.stream && typeof res.data === 'string') metrics?.bytesFetched(tenantId, res.data.length);
+      return res;
+    } catch (err) {
+      metrics?.apiRequest(tenantId, operationOf(call), (err as BridgeError).code === 'API_TIMEOUT' ? 'timeout' : 'network');
+      throw err;
+    }
+  };
+
+  const sendRaw = async (call: Call, token: string): Promise<AxiosResponse> => {
     const ctx: CallContext = { uri: call.url.toString(), kind: call.kind };
     try {
       return await http.axios.request({
@@ -217,7 +236,11 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
         ...retryOpts,
         signal: call.signal,
         onRetry: (err, attempt, delayMs) => {
-          if (err.code === 'API_THROTTLED') limiter.pauseFor(delayMs);
+          metrics?.retry(tenantId, err.code);
+          if (err.code === 'API_THROTTLED') {
+            metrics?.throttled(tenantId);
+            limiter.pauseFor(delayMs);
+          }
           log.info('retrying', { code: err.code, afCode: err.details.afCode, status: err.details.status, attempt, delayMs, uri: redactUri(ctx.uri) });
         },
       },
@@ -385,6 +408,7 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
       stream.destroy();
       throw tooLarge(contentUri, maxBlobBytes, `Content-Length ${len}`);
     }
+    if (metrics) stream.on('data', (chunk: Buffer) => metrics.bytesFetched(tenantId, chunk.length));
     return guardBlobStream(stream, { uri: url.toString(), maxBytes: maxBlobBytes, expectedBytes: len, encoding: header(res, 'content-encoding'), signal });
   };
 

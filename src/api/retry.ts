@@ -46,9 +46,10 @@ export function backoffDelay(attempt: number, opts: { baseDelayMs?: number; maxD
 
 /** The wait before retry number `attempt` (0-based) after `err`: backoff, raised to Retry-After. */
 export function retryDelay(err: BridgeError, attempt: number, opts: RetryOptions = {}): number {
-  const base = err.code === 'API_THROTTLED' ? opts.throttleBaseDelayMs ?? DEFAULT_RETRY.throttleBaseDelayMs : opts.baseDelayMs;
-  const backoff = backoffDelay(attempt, { ...opts, baseDelayMs: base }, opts.random);
   const ra = typeof err.details.retryAfterMs === 'number' ? err.details.retryAfterMs : undefined;
+  // Throttled without Retry-After (AF429 over 403): we must guess, and quotas are per minute.
+  const base = err.code === 'API_THROTTLED' && ra === undefined ? opts.throttleBaseDelayMs ?? DEFAULT_RETRY.throttleBaseDelayMs : opts.baseDelayMs;
+  const backoff = backoffDelay(attempt, { ...opts, baseDelayMs: base }, opts.random);
   if (ra === undefined) return backoff;
   return Math.max(backoff, Math.min(ra, opts.maxRetryAfterMs ?? DEFAULT_RETRY.maxRetryAfterMs));
 }

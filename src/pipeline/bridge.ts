@@ -120,7 +120,7 @@ export class Bridge {
   }
 
   private makeTenant(t: TenantConfig): TenantRuntime {
-    const { http, api } = createTenantClient(this.cfg, t, this.logger.child({ component: 'api' }));
+    const { http, api } = createTenantClient(this.cfg, t, this.logger, { metrics: this.metrics });
     return { cfg: t, http, api, blobSlots: new Semaphore(this.cfg.poll.blobConcurrency), enabled: null, authenticated: false };
   }
 

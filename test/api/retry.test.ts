@@ -31,7 +31,8 @@ describe('api/retry', () => {
     assert.equal(retryDelay(throttled(10 * 60_000), 0, { random: () => 0, maxRetryAfterMs: 60_000 }), 60_000);
     // Throttled without Retry-After: a longer first step (quotas are per minute).
     assert.equal(retryDelay(throttled(), 0, { random: () => 0, throttleBaseDelayMs: 4000 }), 2000);
-    assert.equal(retryDelay(throttled(1000), 0, { random: () => 0, throttleBaseDelayMs: 4000 }), 2000);
+    // With Retry-After, the server's word replaces the guess (plus the ordinary backoff floor).
+    assert.equal(retryDelay(throttled(1000), 0, { random: () => 0, throttleBaseDelayMs: 4000, baseDelayMs: 100 }), 1000);
     const server = new BridgeError('API_SERVER', 'x', { retryable: true });
     assert.equal(retryDelay(server, 0, { random: () => 0, baseDelayMs: 100 }), 50);
   });

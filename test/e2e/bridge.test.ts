@@ -201,6 +201,9 @@ describe('bridge end to end (emulator → bridge → receiver)', function () {
       assert.equal(m.get('o365_bridge_events_acked_total'), rx.acked);
       assert.ok(m.get(`o365_bridge_records_fetched_total{content_type=Audit.General,record_type=28,tenant=${t}}`)! > 0, 'per record type');
       assert.ok(sum('o365_bridge_blobs_fetched_total{') > 0);
+      assert.ok(m.get(`o365_bridge_api_requests_total{operation=subscriptions_content,status=200,tenant=${t}}`)! > 0, 'API requests by operation and status');
+      assert.ok(m.get(`o365_bridge_api_requests_total{operation=blob,status=200,tenant=${t}}`)! > 0);
+      assert.ok(m.get(`o365_bridge_bytes_fetched_total{tenant=${t}}`)! > 0, 'bytes');
       assert.ok(m.has(`o365_bridge_checkpoint_lag_seconds{content_type=Audit.General,tenant=${t}}`), 'checkpoint lag');
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
       assert.equal((await fetch(`${server.url}/readyz`)).status, 200, 'authenticated and delivering');

@@ -1,5 +1,6 @@
 /** The generated data: determinism, laziness, realism, schema validity, the ledger and data faults. */
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator';
@@ -36,7 +37,8 @@ async function snapshot(em: Emulator, start: number, end: number): Promise<strin
     out.push(list.text);
     for (const x of list.json as Array<{ contentUri: string }>) out.push((await a.get(x.contentUri)).text);
   }
-  return out;
+  // The port differs between runs; nothing else may.
+  return out.map((s) => s.split(em.url).join('{url}'));
 }
 
 function records(em: Emulator, start: number, end: number, contentType?: string): Array<Record<string, any>> {
@@ -48,18 +50,20 @@ function records(em: Emulator, start: number, end: number, contentType?: string)
 describe('emulator: generated data', () => {
   it('is deterministic: same seed and profile → same listings and byte-identical blobs; another seed differs', async () => {
     const o: EmulatorOptions = { seed: 'determinism', profile: 'realistic', tenants: [{ tenantId: '12345678-90ab-4cde-8f01-23456789abcd', clientId: '0fedcba9-8765-4321-8fed-cba987654321' }] };
-    const one = await withEmulator(o, (em) => snapshot(em, T0 - 6 * HOUR, T0));
-    const two = await withEmulator(o, (em) => snapshot(em, T0 - 6 * HOUR, T0));
+    const digest = (xs: string[]): string[] => xs.map((x) => createHash('sha256').update(x).digest('hex'));
+    const one = digest(await withEmulator(o, (em) => snapshot(em, T0 - 6 * HOUR, T0)));
+    const two = digest(await withEmulator(o, (em) => snapshot(em, T0 - 6 * HOUR, T0)));
     assert.ok(one.length > 20);
     assert.deepEqual(two, one);
-    const other = await withEmulator({ ...o, seed: 'other' }, (em) => snapshot(em, T0 - 6 * HOUR, T0));
-    assert.notDeepEqual(other, one);
+    const other = digest(await withEmulator({ ...o, seed: 'other' }, (em) => snapshot(em, T0 - 6 * HOUR, T0)));
+    assert.equal(other.filter((h) => one.includes(h)).length, 0);
   });
 
   it('is lazy: a 7-day history of millions of records starts at once and serves any blob on demand', async () => {
     await withEmulator({ historyHours: 168, recordsPerHour: { 'Audit.General': 40_000 }, recordsPerBlob: 2000 }, async (em) => {
       const t = em.tenants[0].tenantId;
-      const day = em.ledger.blobs(t, T0 - 6 * DAY - HOUR, T0 - 5 * DAY - HOUR, { contentType: 'Audit.General' });
+      const h0 = Math.floor(T0 / HOUR) * HOUR;
+      const day = em.ledger.blobs(t, h0 - 6 * DAY, h0 - 5 * DAY, { contentType: 'Audit.General' });
       assert.equal(day.reduce((n, b) => n + b.recordCount, 0), 24 * 40_000);
       const a = api(em, await token(em));
       const body = await a.get(day[100].contentUri);
@@ -76,7 +80,7 @@ describe('emulator: generated data', () => {
     await withEmulator({ seed: 5 }, async (em) => {
       const t = em.tenants[0];
       for (const b of em.ledger.blobs(t.tenantId, T0 - 12 * HOUR, T0)) {
-        for (const r of em.ledger.blobRecords(b.contentId)) {
+        for (const r of em.ledger.blobRecords(b.contentId) as Array<Record<string, any>>) {
           assert.match(r.CreationTime, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/);
           assert.ok(Date.parse(r.CreationTime + 'Z') < b.contentCreated, 'created before it became available');
           assert.match(r.Id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -224,7 +228,8 @@ describe('emulator: ledger and data faults', () => {
       const list = (await a.list('Audit.General', iso(T0 - 6 * HOUR), iso(T0))).json as Array<{ contentId: string; contentUri: string }>;
       const counts = new Map<string, number>();
       for (const x of list) counts.set(x.contentId, (counts.get(x.contentId) ?? 0) + 1);
-      const twice = em.ledger.blobs(t, T0 - 6 * HOUR, T0, { contentType: 'Audit.General' }).filter((b) => b.listedTwice);
+      // The second announcement comes 10 minutes after the first.
+      const twice = em.ledger.blobs(t, T0 - 6 * HOUR, T0, { contentType: 'Audit.General' }).filter((b) => b.listedTwice && b.visibleAt + 600_000 <= T0);
       assert.ok(twice.length > 0);
       for (const b of twice) assert.equal(counts.get(b.contentId), 2);
 

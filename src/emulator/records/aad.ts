@@ -71,6 +71,9 @@ function directory(c: RecordContext): AuditRecord {
   const target = person(c);
   const op = c.rng.pick(DIRECTORY_OPS);
   const r = head(c, op, 8, 'Success', actor.puid + '@' + c.t.domain, 0, 'AzureActiveDirectory');
+  // Documented as null for Entra events; present on some real directory records.
+  const ip = c.rng.chance(0.4) ? clientIp(c) : undefined;
+  if (ip) r.ClientIP = ip;
   r.ObjectId = target.upn;
   r.UserId = actor.upn;
   r.AzureActiveDirectoryEventType = 1;
@@ -90,6 +93,7 @@ function directory(c: RecordContext): AuditRecord {
     { ID: 'User', Type: 2 },
   ];
   r.ActorContextId = c.t.tenantId;
+  if (ip) r.ActorIpAddress = ip;
   r.InterSystemsId = c.rng.guid();
   r.IntraSystemId = c.rng.guid();
   r.SupportTicketId = '';
@@ -101,6 +105,7 @@ function directory(c: RecordContext): AuditRecord {
     { ID: target.puid, Type: 3 },
   ];
   r.TargetContextId = c.t.tenantId;
+  if (c.rng.chance(0.1)) r.AssociatedAdminUnits = [c.rng.guid()];
   return r;
 }
 

@@ -1,7 +1,7 @@
 /** Audit.Exchange: mailbox items (2), item groups (3), admin cmdlets (1), MailItemsAccessed (50). */
 import { weightedTable, type WeightedTable } from '../rand';
 import { CLIENT_INFO, EXTERNAL_DOMAINS, SERVERS, SUBJECTS, fill } from './vocab';
-import { admin, clientIp, head, person, type AuditRecord, type RecordBuilder, type RecordContext } from './common';
+import { admin, appAccessContext, clientIp, head, person, type AuditRecord, type RecordBuilder, type RecordContext } from './common';
 import type { Person } from './identity';
 
 const FOLDERS = ['\\Inbox', '\\Sent Items', '\\Drafts', '\\Deleted Items', '\\Archive', '\\Inbox\\Projects'] as const;
@@ -19,9 +19,13 @@ function originatingServer(c: RecordContext): string {
 }
 
 function mailboxFields(c: RecordContext, r: AuditRecord, owner: Person, ip: string): void {
+  if (c.rng.chance(0.4)) r.AppAccessContext = appAccessContext(c);
   r.AppId = c.rng.pick(c.t.appIds);
+  r.ClientAppId = c.rng.chance(0.5) ? c.rng.pick(c.t.appIds) : '';
   r.ClientIPAddress = ip;
   r.ClientInfoString = c.rng.pick(CLIENT_INFO);
+  r.ClientProcessName = c.rng.pick(['outlook.exe', 'w3wp.exe', 'OWA', '']);
+  r.ClientVersion = `16.0.${c.rng.range(15000, 17999)}.${c.rng.range(10000, 20999)}`;
   r.ExternalAccess = false;
   r.InternalLogonType = 0;
   r.LogonType = 0;
@@ -31,6 +35,13 @@ function mailboxFields(c: RecordContext, r: AuditRecord, owner: Person, ip: stri
   r.MailboxOwnerUPN = owner.upn;
   r.OrganizationName = c.t.domain;
   r.OriginatingServer = originatingServer(c);
+  r.SessionId = c.rng.guid();
+  if (c.rng.chance(0.3)) {
+    r.AuthType = 'Bearer';
+    r.TokenObjectId = c.rng.guid();
+    r.TokenTenantId = c.t.tenantId;
+    r.TokenType = c.rng.pick(['V1AppActAs', 'V2AppActAs', 'ActAsUser']);
+  }
 }
 
 function item(c: RecordContext): AuditRecord {
@@ -42,7 +53,9 @@ function item(c: RecordContext): AuditRecord {
   r.UserId = u.upn;
   mailboxFields(c, r, u, ip);
   r.ClientRequestId = c.rng.guid();
-  r.SessionId = c.rng.guid();
+  if (op === 'Update') {
+    r.ModifiedProperties = c.rng.pick([['Body', 'Subject'], ['RecipientCollection'], ['AttachmentCollection', 'Body']]);
+  }
   r.Item = {
     Id: itemId(c),
     InternetMessageId: messageId(c, c.t.domain.replace('.onmicrosoft.com', '.mail.onmicrosoft.com')),
@@ -126,6 +139,7 @@ function mailItemsAccessed(c: RecordContext): AuditRecord {
   r.ClientIP = ip;
   r.UserId = u.upn;
   mailboxFields(c, r, u, ip);
+  r.DeviceId = c.rng.chance(0.3) ? c.rng.guid() : '';
   r.OperationProperties = [
     { Name: 'MailAccessType', Value: c.rng.chance(0.7) ? 'Bind' : 'Sync' },
     { Name: 'IsThrottled', Value: 'False' },

@@ -1,6 +1,6 @@
 /** Audit.General: the Defender types plus Teams (25), compliance alerts (40), Power BI (20), Forms (66). */
 import { weightedTable, type WeightedTable } from '../rand';
-import { clientIp, head, person, type AuditRecord, type RecordBuilder, type RecordContext } from './common';
+import { appAccessContext, clientIp, head, person, type AuditRecord, type RecordBuilder, type RecordContext } from './common';
 import { airInvestigation, atpDetection, tiMail, tiUrlClick } from './defender';
 
 function teams(c: RecordContext): AuditRecord {
@@ -9,6 +9,7 @@ function teams(c: RecordContext): AuditRecord {
   const other = person(c);
   const op = rng.pick(['MessageCreatedHasLink', 'ChatCreated', 'MessageSent', 'MemberAdded', 'TeamCreated', 'MeetingParticipantDetail']);
   const r = head(c, op, 25, undefined, u.objectId, 0, 'MicrosoftTeams');
+  if (rng.chance(0.4)) r.AppAccessContext = appAccessContext(c);
   r.ClientIP = clientIp(c);
   r.UserId = u.upn;
   const thread = `19:${rng.guid()}_${rng.guid()}@unq.gbl.spaces`;
@@ -30,6 +31,20 @@ function teams(c: RecordContext): AuditRecord {
     { DisplayName: u.displayName, Role: 1, UPN: u.upn },
     { DisplayName: other.displayName, Role: 0, UPN: other.upn },
   ];
+  if (op === 'ChatCreated') {
+    const foreign = rng.chance(0.2);
+    const foreignTenant = rng.guid();
+    r.ParticipantInfo = {
+      HasForeignTenantUsers: foreign,
+      HasGuestUsers: rng.chance(0.1),
+      HasOtherGuestUsers: false,
+      HasUnauthenticatedUsers: false,
+      ParticipatingDomains: foreign ? [c.t.domain, 'partner.example.org'] : [],
+      ParticipatingSIPDomains: foreign ? [{ DomainName: 'partner.example.org', TenantId: foreignTenant }] : [],
+      ParticipatingTenantIds: foreign ? [c.t.tenantId, foreignTenant] : [c.t.tenantId],
+    };
+    r.ResourceTenantId = c.t.tenantId;
+  }
   if (op === 'TeamCreated' || op === 'MemberAdded') {
     r.TeamGuid = `19:${rng.hex(32)}@thread.tacv2`;
     r.TeamName = rng.pick(['Project Falcon', 'Finance', 'IT Support', 'All Company']);
@@ -73,6 +88,11 @@ function complianceAlert(c: RecordContext): AuditRecord {
   r.Severity = alert[1];
   r.Source = 'Office 365 Security & Compliance';
   r.Status = op === 'AlertUpdated' ? rng.pick(['Investigating', 'Resolved']) : 'Active';
+  if (op === 'AlertEntityGenerated') {
+    const kind = rng.pick(['User', 'MaliciousUrl', 'MalwareFamily'] as const);
+    r.AlertEntityId = kind === 'User' ? u.upn : kind === 'MaliciousUrl' ? 'https://login-verify.example/office/auth' : rng.guid();
+    r.EntityType = kind;
+  }
   return r;
 }
 
@@ -84,6 +104,7 @@ function powerBi(c: RecordContext): AuditRecord {
   r.ClientIP = clientIp(c);
   r.UserId = u.upn;
   r.Activity = 'ViewReport';
+  r.UserAgent = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
   r.ItemName = report;
   r.WorkSpaceName = rng.pick(['Finance', 'Sales', 'My workspace']);
   r.DatasetName = report;
@@ -97,6 +118,15 @@ function powerBi(c: RecordContext): AuditRecord {
   r.ActivityId = rng.guid();
   r.DistributionMethod = 'Workspace';
   r.ConsumptionMethod = 'Power BI Web';
+  if (rng.chance(0.5)) {
+    r.CapacityId = rng.hex(8, true);
+    r.CapacityName = 'Premium Per User - Reserved';
+  }
+  if (rng.chance(0.3)) r.AppName = 'Management dashboards';
+  r.ArtifactId = r.ReportId;
+  r.ArtifactName = report;
+  r.ArtifactKind = 'Report';
+  r.ReportType = 'PowerBIReport';
   return r;
 }
 
@@ -104,7 +134,7 @@ function forms(c: RecordContext): AuditRecord {
   const rng = c.rng;
   const u = person(c);
   const op = rng.pick(['EditForm', 'ViewForm', 'CreateForm', 'ViewResponses']);
-  const r = head(c, op, 66, undefined, u.puid, 0, 'MicrosoftForms');
+  const r = head(c, op, 66, 'Succeeded', u.puid, 0, 'MicrosoftForms');
   r.ClientIP = clientIp(c);
   r.ObjectId = `https://forms.office.com/Pages/DesignPageV2.aspx?id=${rng.hex(40)}`;
   r.UserId = u.upn;
@@ -112,7 +142,8 @@ function forms(c: RecordContext): AuditRecord {
   r.SourceApp = 'Microsoft Forms';
   r.FormName = rng.pick(['Event feedback', 'Onboarding survey', 'Lunch order']);
   r.FormId = rng.hex(40);
-  r.FormTypes = ['Form'];
+  r.FormType = 1;
+  if (op === 'EditForm') r.ActivityParameters = JSON.stringify({ EditOperation: rng.pick(['QuestionUpdated', 'QuestionAdded', 'TitleUpdated']) });
   return r;
 }
 

@@ -45,7 +45,9 @@ function fileOperation(c: RecordContext): AuditRecord {
   const u = person(c);
   const ip = clientIp(c);
   const p = place(c, u);
-  const op = c.rng.pick(['FileAccessed', 'FileAccessed', 'FileModified', 'FileDownloaded', 'FileUploaded', 'FilePreviewed', 'FileSyncDownloadedFull', 'FileDeleted', 'FileRecycled']);
+  const op = c.rng.chance(0.01)
+    ? 'FileMalwareDetected'
+    : c.rng.pick(['FileAccessed', 'FileAccessed', 'FileModified', 'FileDownloaded', 'FileUploaded', 'FilePreviewed', 'FileSyncDownloadedFull', 'FileDeleted', 'FileRecycled']);
   const r = head(c, op, 6, undefined, u.puid.toLowerCase() + '@live.com', 0, p.oneDrive ? 'OneDrive' : 'SharePoint');
   r.AppAccessContext = appAccessContext(c);
   spHeader(c, r, u, ip);
@@ -58,6 +60,23 @@ function fileOperation(c: RecordContext): AuditRecord {
   r.HighPriorityMediaProcessing = false;
   r.ListBaseType = 1;
   r.ListServerTemplate = p.oneDrive ? 700 : 101;
+  r.UserSessionId = c.rng.guid();
+  r.DoNotDistributeEvent = c.rng.chance(0.1);
+  if (c.rng.chance(0.3)) {
+    const [appId, appName] = c.rng.pick(SP_APPS);
+    r.ApplicationId = appId;
+    r.ApplicationDisplayName = appName;
+  }
+  if (op === 'FileMalwareDetected') {
+    r.VirusInfo = c.rng.pick(['Trojan:Win32/Wacatac.B!ml', 'Win32/KeyLogger.RDI!MTB', 'HTML/Phish.VS!MSR']);
+    r.VirusVendor = c.rng.pick(['Advanced Threat Protection', 'Default']);
+    r.MD5Hash = c.rng.hex(32);
+    r.SHA256Hash = c.rng.hex(64);
+  }
+  if (op === 'FileSyncDownloadedFull' || op === 'FileUploaded') {
+    r.MachineDomainInfo = c.rng.guid();
+    r.MachineId = c.rng.guid();
+  }
   r.SourceFileExtension = p.ext;
   r.SiteUrl = p.siteUrl;
   r.SourceRelativeUrl = p.relUrl;
@@ -65,6 +84,12 @@ function fileOperation(c: RecordContext): AuditRecord {
   r.ObjectId = `${p.siteUrl}${p.relUrl}/${p.fileName}`;
   return r;
 }
+
+const SP_APPS = [
+  ['08e18876-6177-487e-b8b5-cf950c1e598c', 'SharePoint Online Web Client Extensibility'],
+  ['d3590ed6-52b3-4102-aeff-aad2292ab01c', 'Microsoft Office'],
+  ['ab9b8c07-8f02-4f72-87fa-80105867a763', 'OneDrive SyncEngine'],
+] as const;
 
 function siteEvent(c: RecordContext): AuditRecord {
   const u = person(c);
@@ -76,6 +101,10 @@ function siteEvent(c: RecordContext): AuditRecord {
   r.ItemType = op.startsWith('Page') ? 'Page' : 'Site';
   r.Site = c.rng.pick(c.t.siteIds);
   r.WebId = c.rng.pick(c.t.webIds);
+  if (op === 'ManagedSyncClientAllowed') {
+    r.MachineDomainInfo = c.rng.guid();
+    r.MachineId = c.rng.guid();
+  }
   r.ObjectId = `https://${c.t.spoName}.sharepoint.com/sites/${c.rng.pick(SITES)}/SitePages/Home.aspx`;
   return r;
 }
@@ -94,6 +123,12 @@ function sharing(c: RecordContext): AuditRecord {
   r.ListItemUniqueId = c.rng.guid();
   r.Site = c.rng.pick(c.t.siteIds);
   r.WebId = c.rng.pick(c.t.webIds);
+  if (c.rng.chance(0.5)) r.UniqueSharingId = c.rng.guid();
+  if (c.rng.chance(0.3)) {
+    const [appId, appName] = c.rng.pick(SP_APPS);
+    r.ApplicationId = appId;
+    r.ApplicationDisplayName = appName;
+  }
   r.EventData = `<PermissionsGranted>${c.rng.pick(['Read', 'Contribute', 'View'])}</PermissionsGranted>`;
   r.SourceFileExtension = p.ext;
   r.TargetUserOrGroupType = op === 'AnonymousLinkCreated' ? 'Guest' : 'Member';
@@ -120,6 +155,14 @@ function list(c: RecordContext, recordType: 36 | 54): AuditRecord {
   r.ListBaseTemplateType = '100';
   r.ListBaseType = 'GenericList';
   r.ListTitle = c.rng.pick(['Issues', 'Tasks', 'Assets', 'Requests', 'Contacts']);
+  if (recordType === 36) {
+    r.CustomizedDoclib = false;
+    r.FromApp = c.rng.chance(0.3);
+    r.ListColor = '';
+    r.ListIcon = '';
+    r.Source = 'Unknown';
+    r.TemplateTypeId = '';
+  }
   r.ObjectId = `https://${c.t.spoName}.sharepoint.com/sites/${c.rng.pick(SITES)}/Lists/${r.ListTitle as string}`;
   return r;
 }
