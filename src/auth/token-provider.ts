@@ -195,7 +195,7 @@ export function createTokenProvider(opts: TokenProviderOptions): TenantTokenProv
     if (!result?.accessToken) {
       throw new BridgeError('AUTH_FAILED', `token request for tenant ${opts.tenantId} returned no access token; check the app registration`, { retryable: false });
     }
-    registerSecret(result.accessToken);
+    registerSecret(result.accessToken, { ephemeral: true });
     const now = clock();
     // MSAL computes expiresOn from expires_in on the real clock; re-base the lifetime onto ours.
     const lifetime = Math.max(0, (result.expiresOn ? result.expiresOn.getTime() : Date.now() + 3_600_000) - Date.now());

@@ -25,14 +25,29 @@ export interface LoggerOptions {
 }
 
 const globalSecrets = new Set<string>();
-/** Register a value (a secret, a token) that must never be printed by any logger. */
-export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 6) globalSecrets.add(value);
+/** Short-lived values (access tokens): the newest are kept, so a long run doesn't grow this set. */
+const ephemeralSecrets = new Set<string>();
+const MAX_EPHEMERAL = 512;
+
+/**
+ * Register a value that must never be printed by any logger: a secret (kept for the process's life)
+ * or, with `ephemeral`, a renewable one such as an access token (only the newest 512 are kept;
+ * expired tokens are useless to a reader of the logs anyway, and bearer/JWT shapes are masked below).
+ */
+export function registerSecret(value: string | undefined, opts: { ephemeral?: boolean } = {}): void {
+  if (!value || value.length < 6) return;
+  if (!opts.ephemeral) {
+    globalSecrets.add(value);
+    return;
+  }
+  ephemeralSecrets.add(value);
+  if (ephemeralSecrets.size > MAX_EPHEMERAL) ephemeralSecrets.delete(ephemeralSecrets.values().next().value as string);
 }
 
 export function redactSecrets(line: string, extra?: Set<string>): string {
   let out = line;
   for (const s of globalSecrets) if (out.includes(s)) out = out.split(s).join('[REDACTED]');
+  for (const s of ephemeralSecrets) if (out.includes(s)) out = out.split(s).join('[REDACTED]');
   if (extra) for (const s of extra) if (s && out.includes(s)) out = out.split(s).join('[REDACTED]');
   // Bearer tokens and JWT-looking strings never belong in a log line.
   out = out.replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer [REDACTED]');
