@@ -26,7 +26,6 @@ import { resolveTenants } from './tenants';
 import { Throttle } from './throttle';
 import { HOUR_MS } from './time';
 import {
-  EMULATOR_CONTENT_TYPES,
   type Emulator,
   type EmulatorContentType,
   type EmulatorOptions,
@@ -396,5 +395,3 @@ function methodName(route: string): string {
       return 'Get';
   }
 }
-
-export { EMULATOR_CONTENT_TYPES };

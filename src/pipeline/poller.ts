@@ -11,6 +11,7 @@
 import type { ActivityApi, ContentRef, OutEvent, RecordValidator, ValidationResult } from '../contracts';
 import { BridgeError, isBridgeError, redactUri } from '../errors';
 import type { Logger } from '../obs/log';
+import { MAX_LOST, type Checkpoint } from '../state/checkpoint';
 import type { Metrics } from '../obs/metrics';
 import { readRecords } from './blob-reader';
 import type { BlobBatcher, Delivery } from './delivery';
@@ -28,19 +29,6 @@ import {
   type PlanOptions,
 } from './windows';
 
-/** The checkpoint as persisted by state/checkpoint.ts. */
-export interface Checkpoint {
-  version: 1;
-  tenantId: string;
-  contentType: string;
-  cursor: string | null;
-  doneAtCursor: string[];
-  recent: Array<[string, string]>;
-  lost: Array<{ contentId: string; contentCreated: string; code: string; at: string }>;
-  lastRun?: RunCounts & { startedAt: string; updatedAt: string };
-  updatedAt: string;
-}
-
 export interface CheckpointStoreLike {
   load(tenantId: string, contentType: string): Promise<Checkpoint | null>;
   save(cp: Checkpoint): Promise<void>;
@@ -56,6 +44,9 @@ export interface ProgressLike {
   records(tenant: string, n: number): void;
 }
 
+export type { Checkpoint };
+
+/** Counters of a pass, persisted as the checkpoint's `lastRun`. */
 export interface RunCounts {
   blobs: number;
   records: number;
@@ -251,7 +242,7 @@ export class ContentTypePoller {
     result.lostBlobs++;
     result.lost.push({ contentId: ref.contentId, code });
     cp.lost.push({ contentId: ref.contentId, contentCreated: ref.contentCreated, code, at: new Date(this.now()).toISOString() });
-    if (cp.lost.length > 100) cp.lost.splice(0, cp.lost.length - 100);
+    if (cp.lost.length > MAX_LOST) cp.lost.splice(0, cp.lost.length - MAX_LOST);
     if (code === 'CONTENT_EXPIRED') this.d.metrics.blobsExpired(this.d.tenantId, this.d.contentType, 1);
     this.d.logger.warn('content lost at the source', {
       tenant: this.d.tenantId,
