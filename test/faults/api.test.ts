@@ -90,9 +90,9 @@ describe('faults: the API', function () {
     assert.deepEqual(a.missing, []);
     assert.ok(a.lostAtSourceIds.length > 0, 'the profile expired some content');
     for (const ct of s.contentTypes) {
-      const cp = s.checkpoint(ct)!;
+      const cp: NonNullable<ReturnType<Scenario['checkpoint']>> = s.checkpoint(ct)!;
       const expired = s.emu.ledger.expiredContentIds(s.tenantId, s.startedAt - 6 * 3_600_000, Date.parse(cp.cursor!), { contentType: ct, asOf: Date.parse(cp.cursor!) });
-      assert.deepEqual(cp.lost.map((l) => l.contentId).sort(), [...expired].sort(), `${ct}: every expired blob is in the checkpoint's lost list`);
+      assert.deepEqual(cp.lost.map((l: { contentId: string }) => l.contentId).sort(), [...expired].sort(), `${ct}: every expired blob is in the checkpoint's lost list`);
       for (const id of expired) {
         assert.ok(
           r.logs('content lost at the source').some((l) => l.contentId === id && l.code === 'CONTENT_EXPIRED'),

@@ -8,7 +8,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import { FS_PRELOAD, printTableAtEnd, Scenario } from '../support/faults-harness';
+import { FS_PRELOAD, printTableAtEnd, Scenario, waitUntil } from '../support/faults-harness';
 
 printTableAtEnd();
 
@@ -54,13 +54,29 @@ describe('faults: the disk', function () {
     await recovers(s, 'chmod 555: exit 1, 0 sent; then recovered', 0);
   });
 
-  it('disk full in the middle of a run: stops with a clear error; a restart re-sends at most the unsaved part', async () => {
+  it('disk full from the start (no room even for the lock): exits 1 before sending anything', async () => {
+    s = await Scenario.start('disk: full from the start (ENOSPC)');
+    const r = await s.runToEnd({ NODE_OPTIONS: `--require ${FS_PRELOAD}`, FAULTS_FS_DIR: s.stateDir, FAULTS_FS_ERRNO: 'ENOSPC' });
+    assert.equal((await r.exited).code, 1, r.out.slice(-2000));
+    assert.match(r.out, /error STATE_UNWRITABLE: .*ENOSPC.*disk has space/);
+    assert.equal(s.rx.received, 0, 'nothing sent');
+    await recovers(s, 'ENOSPC: exit 1, 0 sent; then recovered', 0);
+  });
+
+  it('disk full in the middle of a run: stops at once with a clear error; a restart re-sends only the unsaved part', async () => {
     s = await Scenario.start('disk: full mid-run (ENOSPC)', { receiver: { ackDelayMs: 10 } });
-    const r = await s.runToEnd({ NODE_OPTIONS: `--require ${FS_PRELOAD}`, FAULTS_FS_DIR: s.stateDir, FAULTS_FS_ERRNO: 'ENOSPC', FAULTS_FS_AFTER: '2' });
-    const { code } = await r.exited;
+    const r = s.spawn({ NODE_OPTIONS: `--require ${FS_PRELOAD}`, FAULTS_FS_DIR: s.stateDir, FAULTS_FS_ERRNO: 'ENOSPC', FAULTS_FS_AFTER: '2' });
+    let atFault = -1;
+    await waitUntil(() => r.out.includes('FAULTS_FS: first') || !r.running, 60_000, 'the injected fault');
+    if (r.out.includes('FAULTS_FS: first')) atFault = s.rx.received;
+    const { code } = await r.finish();
     assert.equal(code, 1, r.out.slice(-2000));
     assert.match(r.out, /error STATE_UNWRITABLE: .*ENOSPC.*disk has space/);
-    const sentBeforeRestart = s.rx.received;
-    await recovers(s, `ENOSPC after 2 saves: exit 1 after ${sentBeforeRestart} sent`, 2 * 4 * 10 * 4);
+    assert.ok(atFault >= 0, 'the fault was injected while running');
+    const sent = s.rx.received;
+    // Once a save failed nothing new may go out: at most the blobs already being read (4 per content type, 10 records each).
+    assert.ok(sent - atFault <= 2 * 4 * 10, `${sent - atFault} events sent after the failed save`);
+    // A restart re-sends what was acknowledged after the last save that worked (saves are coalesced to one a second).
+    await recovers(s, `exit 1 at once (+${sent - atFault} sent after); re-sent = acked since last save`, sent);
   });
 });

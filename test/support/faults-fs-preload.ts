@@ -21,7 +21,14 @@ function inside(p: unknown): boolean {
   return abs === dir || abs.startsWith(dir + path.sep);
 }
 
+let announced = false;
+
 function fail(syscall: string, p: unknown): Promise<never> {
+  // Tells the test when the fault began (it compares with what the receiver got afterwards).
+  if (!announced) {
+    announced = true;
+    process.stderr.write(`FAULTS_FS: first ${errno} injected\n`);
+  }
   const message = errno === 'ENOSPC' ? 'no space left on device' : 'read-only file system';
   const e = Object.assign(new Error(`${errno}: ${message}, ${syscall} '${String(p)}'`), { code: errno, errno: errno === 'ENOSPC' ? -28 : -30, syscall, path: String(p) });
   return Promise.reject(e);
