@@ -4,20 +4,25 @@
  * receiver. Reports wall and CPU time of the pass, peak RSS (VmHWM), RSS at record marks, and per
  * tenant when its last window finished (for fairness).
  */
+import * as path from 'node:path';
 import { createLogger } from '../src/obs/log';
 import { createMetrics, type Metrics } from '../src/obs/metrics';
 import { Bridge } from '../src/pipeline/bridge';
 import { makeConfig, tempDir } from '../test/support/bridge-config';
-import { cpuSeconds, peakRssMiB, rssMiB, serve } from './proc';
+import { cpuSeconds, peakRssMiB, profiled, rssMiB, serve } from './proc';
 import type { ServicesInfo } from './services';
 
 export interface BridgeRunArgs {
   services: ServicesInfo;
   overrides: Record<string, unknown>;
   tenantOverrides?: Record<string, unknown>;
+  /** Keys of `http` besides the emulator's CA file (which the child writes). */
+  http?: Record<string, unknown>;
   /** Record counts (acknowledged events) at which to note RSS. */
   marks?: number[];
   sampleMs?: number;
+  /** Write a CPU profile of the pass here. */
+  profileFile?: string;
 }
 
 export interface BridgeRunResult {
@@ -47,7 +52,8 @@ serve({
   async run(a: BridgeRunArgs): Promise<BridgeRunResult> {
     const env = tempDir('o365fb-bench-');
     try {
-      const cfg = makeConfig(a.services, a.services.receiverPort, env.dir, a.overrides, a.tenantOverrides ?? {});
+      const overrides = a.http ? { ...a.overrides, http: { caFile: path.join(env.dir, 'ca.pem'), ...a.http } } : a.overrides;
+      const cfg = makeConfig(a.services, a.services.receiverPort, env.dir, overrides, a.tenantOverrides ?? {});
       const base = createMetrics();
       let acked = 0;
       let apiRequests = 0;
@@ -76,7 +82,7 @@ serve({
       const tenantDone = new Map<string, number>();
       const progress = {
         setPlan: () => undefined,
-        windowDone: (tenant: string) => void tenantDone.set(tenant, Date.now() - t0),
+        windowDone: (tenant: string) => void tenantDone.set(tenant, (Date.now() - t0) / 1000),
         records: () => undefined,
       };
       const bridge = new Bridge(cfg, { logger: createLogger({ level: 'error' }), metrics, progress });
@@ -97,7 +103,7 @@ serve({
       const start = process.hrtime.bigint();
       let summary;
       try {
-        summary = await bridge.runOnce();
+        summary = await profiled(a.profileFile, () => bridge.runOnce());
       } finally {
         clearInterval(timer);
         await bridge.close();

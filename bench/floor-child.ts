@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { decode, encode } from '@msgpack/msgpack';
 import { MsgpackFrameReader } from '../src/sink/msgpack-frames';
 import { MsgpackWriter } from '../src/sink/msgpack-writer';
-import { cpuSeconds, peakRssMiB, serve } from './proc';
+import { cpuSeconds, peakRssMiB, profiled, serve } from './proc';
 import type { BlobListing, ServicesInfo } from './services';
 
 export interface FloorRunArgs {
@@ -19,6 +19,7 @@ export interface FloorRunArgs {
   concurrency: number;
   maxPacketBytes: number;
   maxInFlight: number;
+  profileFile?: string;
 }
 
 export interface FloorRunResult {
@@ -160,10 +161,12 @@ serve({
         await mine;
       }
     };
-    await Promise.all(Array.from({ length: a.concurrency }, worker));
-    await lock;
-    await flush();
-    await sink.drain();
+    await profiled(a.profileFile, async () => {
+      await Promise.all(Array.from({ length: a.concurrency }, worker));
+      await lock;
+      await flush();
+      await sink.drain();
+    });
     const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
     const cpu = cpuSeconds(cpu0);
     sink.close();

@@ -80,17 +80,17 @@ export function counts(services: Child): Promise<ServicesCounts> {
 
 /** Runs one bridge pass in a fresh child process and returns its figures (the child then exits). */
 export async function runBridge(ctx: BenchContext, args: BridgeRunArgs, label: string): Promise<BridgeRunResult> {
-  const execArgv: string[] = [];
-  if (ctx.cpuProfDir) {
-    fs.mkdirSync(ctx.cpuProfDir, { recursive: true });
-    execArgv.push('--cpu-prof', '--cpu-prof-dir', ctx.cpuProfDir, '--cpu-prof-name', `bridge-${label}-${Date.now()}.cpuprofile`);
-  }
-  const child = Child.start('bridge-child.js', `bridge(${label})`, { execArgv });
+  const child = Child.start('bridge-child.js', `bridge(${label})`);
   try {
-    return await child.call<BridgeRunResult>('run', args);
+    return await child.call<BridgeRunResult>('run', { ...args, profileFile: profileFile(ctx, `bridge-${label}`) });
   } finally {
     await child.stop(30_000);
   }
+}
+
+/** Where a child writes the CPU profile of its measured work (`<prefix>-<time>.cpuprofile`), when profiling is on. */
+export function profileFile(ctx: BenchContext, prefix: string): string | undefined {
+  return ctx.cpuProfDir ? path.join(ctx.cpuProfDir, `${prefix}-${Date.now()}.cpuprofile`) : undefined;
 }
 
 /** The bridge config every scenario starts from: defaults, forward sink to the bench receiver. */

@@ -59,8 +59,9 @@ export function selfTimes(profiles: CpuProfile[]): { byFn: Map<string, number>; 
   return { byFn, byFile, busy, idle };
 }
 
-export function summarizeProfiles(dir: string, top = 20): string {
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+/** Summary of the profiles in `dir` whose file name starts with `prefix`. */
+export function summarizeProfiles(dir: string, top = 20, prefix = ''): string {
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.cpuprofile')) : [];
   if (files.length === 0) return '(no profiles written)';
   const profiles = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as CpuProfile);
   const { byFn, byFile, busy, idle } = selfTimes(profiles);
@@ -75,8 +76,8 @@ export function summarizeProfiles(dir: string, top = 20): string {
 if (require.main === module) {
   const dir = process.argv[2];
   if (!dir) {
-    process.stderr.write('usage: node dist/bench/profile.js DIR_WITH_CPUPROFILES [TOP]\n');
+    process.stderr.write('usage: node dist/bench/profile.js DIR_WITH_CPUPROFILES [TOP] [FILE_PREFIX]\n');
     process.exit(2);
   }
-  console.log(summarizeProfiles(dir, Number(process.argv[3] ?? 25)));
+  console.log(summarizeProfiles(dir, Number(process.argv[3] ?? 25), process.argv[4] ?? ''));
 }

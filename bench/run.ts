@@ -70,6 +70,11 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
+/** Other work on the machine skews every rate: printed with each scenario. */
+function loadavg(): string {
+  return os.loadavg().map((x) => x.toFixed(2)).join(' ');
+}
+
 function machine(): string {
   const cpus = os.cpus();
   return `${os.availableParallelism?.() ?? cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ${os.platform()} ${os.release()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`;
@@ -94,12 +99,12 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   for (const s of SCENARIOS) {
     if (args.only && s.name !== args.only) continue;
-    console.log(`\n== ${s.title}`);
+    console.log(`\n== ${s.title}  (load average ${loadavg()})`);
     const t0 = Date.now();
     try {
       const r = await s.run(ctx);
       results.push(r);
-      console.log(`  ran: ${r.ran} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      console.log(`  ran: ${r.ran} (${((Date.now() - t0) / 1000).toFixed(0)} s; load average after ${loadavg()})`);
       for (const n of r.notes ?? []) console.log(`  note: ${n}`);
     } catch (e) {
       // A broken scenario is reported and the others still run; the exit code says so (CI).
@@ -109,8 +114,10 @@ async function main(): Promise<void> {
   }
   let profile = '';
   if (profDir) {
-    profile = summarizeProfiles(profDir, 20);
-    console.log(`\n== CPU profile of the bridge (self time; files in ${profDir})\n${profile}`);
+    profile = summarizeProfiles(profDir, 20, 'bridge-');
+    console.log(`\n== CPU profile of the bridge children (self time; files in ${profDir})\n${profile}`);
+    const floor = summarizeProfiles(profDir, 12, 'floor-');
+    if (!floor.startsWith('(no')) console.log(`\n== CPU profile of the floor (self time)\n${floor}`);
   }
   const rows = results.flatMap((r) => r.rows);
   const md = [

@@ -7,7 +7,7 @@
 import { Child } from '../proc';
 import type { FloorRunArgs, FloorRunResult } from '../floor-child';
 import type { BlobListing } from '../services';
-import { bridgeOverrides, counts, fmt, fmtInt, mib, pick, ratesFor, runBridge, startServices, type BenchContext, type Scenario, type ScenarioResult } from '../harness';
+import { bridgeOverrides, profileFile, counts, fmt, fmtInt, mib, pick, ratesFor, runBridge, startServices, type BenchContext, type Scenario, type ScenarioResult } from '../harness';
 
 const HOUR = 3_600_000;
 
@@ -53,6 +53,7 @@ export const throughput: Scenario = {
           concurrency: blobConcurrency,
           maxPacketBytes: 4 * 1024 * 1024,
           maxInFlight: 4,
+          profileFile: profileFile(ctx, 'floor'),
         } satisfies FloorRunArgs);
       } finally {
         await floor.stop();
@@ -66,7 +67,10 @@ export const throughput: Scenario = {
       );
       ctx.log(`          emulator+receiver process used ${fmt(servicesShareFloor * 100, 0)}% of one core meanwhile`);
       const ratio = bridgeRate / floorRate;
-      ctx.log(`  bridge/floor = ${fmt(ratio)} (target >= 0.7); CPU per record bridge/floor = ${fmt(b.cpuSeconds / b.acked / (f.cpuSeconds / f.acked))}`);
+      // CPU per record is what contention on a shared machine disturbs least: the ratio the rates
+      // would show if both had a core to themselves and were CPU-bound.
+      const cpuRatio = f.cpuSeconds / f.acked / (b.cpuSeconds / b.acked);
+      ctx.log(`  bridge/floor = ${fmt(ratio)} by records/s (target >= 0.7); ${fmt(cpuRatio)} by CPU per record (floor CPU/record ÷ bridge CPU/record)`);
       return {
         name: 'throughput',
         ran: `${fmtInt(total)}-record backlog over ${hours} h, 5 content types (realistic profile), ${recordsPerBlob} records/blob, blobConcurrency ${blobConcurrency}`,
@@ -75,7 +79,8 @@ export const throughput: Scenario = {
           { scenario: '1 e2e', metric: 'CPU s / 100k records', value: fmt((b.cpuSeconds / b.acked) * 1e5) },
           { scenario: '1 e2e', metric: 'peak RSS (bridge)', value: mib(b.peakRssMiB) },
           { scenario: '2 floor', metric: 'records/s', value: fmtInt(floorRate) },
-          { scenario: '2 floor', metric: 'bridge/floor', value: fmt(ratio), against: 'target >= 0.7', ratio: fmt(ratio) },
+          { scenario: '2 floor', metric: 'bridge/floor (records/s)', value: fmt(ratio), against: 'target >= 0.7', ratio: fmt(ratio) },
+          { scenario: '2 floor', metric: 'bridge/floor (CPU/record)', value: fmt(cpuRatio), against: 'target >= 0.7', ratio: fmt(cpuRatio) },
         ],
         notes: servicesShareBridge > 0.9 || servicesShareFloor > 0.9 ? ['the emulator+receiver process was near one full core: figures are bounded by it'] : [],
       };
