@@ -133,8 +133,10 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   console.log(`\n== Summary (${((Date.now() - started) / 1000).toFixed(0)} s)\n${table(rows)}`);
-  // Only a whole run replaces the committed snapshot; a single scenario goes to its own file.
-  const out = args.out ?? path.join(resultsDir(), args.only ? `latest-${args.only}.md` : 'latest.md');
+  // Only a whole default or --full run replaces the committed snapshot; --quick and single scenarios
+  // (CI, experiments) go to the temp dir unless --out says otherwise.
+  const snapshot = !args.only && args.tier !== 'quick';
+  const out = args.out ?? (snapshot ? path.join(resultsDir(), 'latest.md') : path.join(os.tmpdir(), `o365fb-bench-${args.tier}${args.only ? `-${args.only}` : ''}.md`));
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, md);
   console.log(`\nwritten to ${path.relative(process.cwd(), out) || out}`);

@@ -36,6 +36,8 @@ export interface ActivityApiOptions {
   retry?: RetryOptions;
   /** Safety margin kept from the 7-day limit. */
   windowMarginMs?: number;
+  /** Aborts every call and retry wait that has no signal of its own (the bridge's shutdown). */
+  signal?: AbortSignal;
   /** Counters for requests, throttling, retries and bytes (per call, not per record). */
   metrics?: Pick<Metrics, 'apiRequest' | 'throttled' | 'retry' | 'bytesFetched'>;
 }
@@ -206,6 +208,8 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
    * response and, unless streaming, its parsed JSON body (a non-JSON body is retried like a 5xx).
    */
   const request = async (call: Call): Promise<{ res: AxiosResponse; body: unknown }> => {
+    // Without it a stop waited out the retry backoff (up to a minute during a token outage).
+    if (!call.signal && opts.signal) call.signal = opts.signal;
     withPublisher(call.url, publisherId);
     assertApiOrigin(call.url.toString(), origin, call.kind === 'blob' ? 'contentUri' : 'request');
     const ctx: CallContext = { uri: call.url.toString(), kind: call.kind };

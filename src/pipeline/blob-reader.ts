@@ -13,7 +13,11 @@
  * - the stream is structurally broken (truncated, garbage between elements, empty): thrown as a
  *   BridgeError (BLOB_MALFORMED by default), because the whole blob must be fetched again.
  */
+import { isUtf8 } from 'node:buffer';
 import { BridgeError, type ErrorCode } from '../errors';
+
+/** What a `__proto__` key is renamed to: JS consumers (msgpack decoders, object spreads) reject or misread it. */
+export const PROTO_KEY_RENAMED = '__proto__renamed';
 
 export interface ReadItem {
   /** The parsed element; undefined when `error` is set. */
@@ -30,6 +34,10 @@ export interface ReadItem {
   line: number;
   /** Size of the element in bytes. */
   bytes: number;
+  /** Set when invalid UTF-8 in the record was replaced by U+FFFD: the caller quarantines it, whole, with this reason. */
+  repaired?: string;
+  /** The record's text may hold a `__proto__` key (literal or escaped): see `renameProtoKeys`. */
+  mayHaveProtoKey?: boolean;
 }
 
 export interface ReadOptions {
@@ -306,15 +314,16 @@ export class JsonSplitter {
     const index = this.index++;
     const item: ReadItem = { record: undefined, index, offset: this.elemOffset, line: this.elemLine, bytes: 0 };
     let text: string | undefined;
+    let bytes: Buffer | undefined;
     if (this.pieces.length === 0 && !this.tooLarge) {
       item.bytes = end - start;
       if (item.bytes > this.maxRecordBytes) this.tooLarge = true;
-      else text = buf.toString('utf8', start, end);
+      else text = (bytes = buf.subarray(start, end)).toString('utf8');
       if (this.tooLarge) this.rawHead = buf.toString('utf8', start, Math.min(end, start + 512));
     } else {
       this.keep(buf, start, end);
       item.bytes = this.elemBytes;
-      if (!this.tooLarge) text = (this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces)).toString('utf8');
+      if (!this.tooLarge) text = (bytes = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces)).toString('utf8');
     }
     this.pieces = [];
     this.inElement = false;
@@ -334,6 +343,9 @@ export class JsonSplitter {
     } else {
       try {
         item.record = JSON.parse(text!);
+        // Both checks are a native substring search per record; the costly part runs only on a hit.
+        if (text!.includes('\uFFFD') && !isUtf8(bytes!)) item.repaired = 'invalid UTF-8 replaced by U+FFFD';
+        if (text!.includes('__proto__') || text!.includes('\\u00')) item.mayHaveProtoKey = true;
       } catch (e) {
         item.error = new BridgeError('BLOB_MALFORMED', `record ${index} is not valid JSON: ${(e as Error).message}`, {
           details: { reason: 'record_unparseable', index },
@@ -344,6 +356,29 @@ export class JsonSplitter {
     this.tooLarge = false;
     out.push(item);
   }
+}
+
+/**
+ * Renames own `__proto__` keys at any depth to PROTO_KEY_RENAMED; true if any was found. JSON.parse makes
+ * them harmless data here, but JS receivers (msgpack decoders, @fluent-org's server) refuse a record
+ * carrying one, which would hold delivery forever.
+ */
+export function renameProtoKeys(v: unknown, depth = 0): boolean {
+  if (v === null || typeof v !== 'object' || depth > 256) return false;
+  let found = false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (renameProtoKeys(x, depth + 1)) found = true;
+    return found;
+  }
+  const o = v as Record<string, unknown>;
+  if (Object.prototype.hasOwnProperty.call(o, '__proto__')) {
+    const value = Object.getOwnPropertyDescriptor(o, '__proto__')!.value as unknown;
+    delete o['__proto__'];
+    Object.defineProperty(o, PROTO_KEY_RENAMED, { value, enumerable: true, writable: true, configurable: true });
+    found = true;
+  }
+  for (const k in o) if (renameProtoKeys(o[k], depth + 1)) found = true;
+  return found;
 }
 
 /**

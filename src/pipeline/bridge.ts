@@ -120,7 +120,7 @@ export class Bridge {
   }
 
   private makeTenant(t: TenantConfig): TenantRuntime {
-    const { http, api } = createTenantClient(this.cfg, t, this.logger, { metrics: this.metrics });
+    const { http, api } = createTenantClient(this.cfg, t, this.logger, { metrics: this.metrics, signal: this.stopFetching.signal });
     return { cfg: t, http, api, blobSlots: new Semaphore(this.cfg.poll.blobConcurrency), enabled: null, authenticated: false };
   }
 
@@ -160,7 +160,8 @@ export class Bridge {
             const e = isBridgeError(err) ? err : new BridgeError('INTERNAL', String((err as Error)?.message ?? err), { cause: err });
             if (e.code === 'STATE_UNWRITABLE' || e.code === 'STATE_CORRUPT') throw e;
             tenantErrors.push({ tenantId: t.cfg.id, error: e });
-            this.logger.error('tenant pass failed', { tenant: t.cfg.name, err: e });
+            // A call cut short by a stop is not a failure worth an error line.
+            if (!(this.stopping && e.details.aborted)) this.logger.error('tenant pass failed', { tenant: t.cfg.name, err: e });
           }
         }),
       ),

@@ -13,13 +13,14 @@ import { BridgeError, isBridgeError, redactUri } from '../errors';
 import type { Logger } from '../obs/log';
 import { MAX_LOST, type Checkpoint } from '../state/checkpoint';
 import type { Metrics } from '../obs/metrics';
-import { readRecords } from './blob-reader';
+import { PROTO_KEY_RENAMED, readRecords, renameProtoKeys } from './blob-reader';
 import type { BlobBatcher, Delivery } from './delivery';
 import type { RecentIds } from './dedup';
 import { backoffMs, Semaphore, sleep } from './limits';
 import {
   alreadyDone,
   compareRefs,
+  isContentRef,
   listingStart,
   planWindows,
   RecentBlobs,
@@ -174,9 +175,17 @@ export class ContentTypePoller {
         if (this.o.stopFetching.aborted) break;
         result.windows++;
         const refs: ContentRef[] = [];
+        let junk = 0;
         for await (const page of this.d.api.listContent(contentType, new Date(w.start), new Date(w.end))) {
-          for (const r of page) refs.push(r);
+          for (const r of page as unknown[]) {
+            if (isContentRef(r)) refs.push(r);
+            else junk++;
+          }
           if (this.o.stopFetching.aborted) break;
+        }
+        if (junk > 0) {
+          // Nothing can be fetched from them; they are reported, not allowed to fail the whole listing.
+          logger.warn('listing entries skipped: not content references', { tenant: tenantId, contentType, skipped: junk, start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() });
         }
         if (this.o.stopFetching.aborted) break;
         const sorted = uniqueRefs(refs).sort(compareRefs);
@@ -231,7 +240,7 @@ export class ContentTypePoller {
     } catch (err) {
       result.error = isBridgeError(err) ? err : new BridgeError('INTERNAL', (err as Error)?.message ?? String(err), { cause: err });
       if (result.error.code === 'STATE_UNWRITABLE' || result.error.code === 'STATE_CORRUPT') throw result.error;
-      logger.error('pass failed', { tenant: tenantId, contentType, err: result.error });
+      if (!(this.o.stopFetching.aborted && result.error.details.aborted)) logger.error('pass failed', { tenant: tenantId, contentType, err: result.error });
       await persist(true);
     }
     result.cursor = cp.cursor;
@@ -330,7 +339,11 @@ export class ContentTypePoller {
               recordIds.add(id);
             }
           }
-          const res = validator.validate(rec);
+          let res = validator.validate(rec);
+          // Altered on the way (invalid UTF-8, a __proto__ key renamed): delivered whole, quarantined with the reason.
+          let repaired = item.repaired;
+          if (item.mayHaveProtoKey && renameProtoKeys(rec)) repaired = (repaired ? repaired + '; ' : '') + `key "__proto__" renamed to "${PROTO_KEY_RENAMED}"`;
+          if (repaired) res = { ...res, valid: false, errors: [...res.errors, { path: '', keyword: 'repaired', message: repaired }] };
           rt = res.recordType;
           ok = res.valid;
           ev = router.route(isObj ? (rec as Record<string, unknown>) : { value: rec }, res, ctx);

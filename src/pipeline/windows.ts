@@ -67,6 +67,22 @@ export function compareRefs(a: ContentRef, b: ContentRef): number {
   return a.contentId < b.contentId ? -1 : a.contentId > b.contentId ? 1 : 0;
 }
 
+/**
+ * Whether a listing entry can be used: an object with string contentId and contentUri and a parseable
+ * contentCreated. Anything else can't be fetched nor placed under the cursor (and `null` would throw).
+ */
+export function isContentRef(r: unknown): r is ContentRef {
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return false;
+  const o = r as Record<string, unknown>;
+  return (
+    typeof o.contentId === 'string' &&
+    o.contentId !== '' &&
+    typeof o.contentUri === 'string' &&
+    typeof o.contentCreated === 'string' &&
+    Number.isFinite(Date.parse(o.contentCreated))
+  );
+}
+
 /** Drop entries listed twice in one listing (the API does that), keeping the first. */
 export function uniqueRefs(refs: ContentRef[]): ContentRef[] {
   const seen = new Set<string>();

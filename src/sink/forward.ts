@@ -12,7 +12,11 @@
  * - resolves only after every packet of the batch was acked on the connection it was written to;
  * - rejects (retryable BridgeError) on ack deadline, connection loss, handshake failure or close();
  * - settles exactly once; an ack that arrives after its batch settled is ignored;
- * - never hangs: one deadline (`ackTimeoutMs`) covers the whole call, queueing and connecting included.
+ * - never hangs: a deadline (`ackTimeoutMs`) bounds connecting and every wait for an ack; it restarts
+ *   when one of the batch's packets is written or acked, and time spent queued behind other batches'
+ *   unacked packets on an open connection does not count (their own deadlines bound that wait).
+ *   Otherwise a receiver acking each packet well within the timeout still timed batches out (and got
+ *   them twice) whenever more packets were queued than the in-flight window holds.
  * No retries and no requeueing here: the caller re-sends a rejected batch.
  */
 import type { OutEvent, Sink } from '../contracts';
@@ -129,6 +133,7 @@ export class ForwardSink implements Sink {
       this.inFlight.set(p.chunk, b);
       // The buffer goes back to the pool once the kernel has the bytes (or the socket died).
       conn.write(p.bytes, () => this.builder.release(p));
+      this.arm(b);
       if (b.next === b.packets.length) this.queue.shift();
     }
   }
@@ -180,6 +185,7 @@ export class ForwardSink implements Sink {
     }
     this.inFlight.delete(chunk);
     if (--b.unacked === 0) this.settle(b);
+    else this.arm(b);
     this.pump();
   }
 
@@ -194,8 +200,18 @@ export class ForwardSink implements Sink {
     this.pump();
   }
 
+  private arm(b: Batch): void {
+    clearTimeout(b.timer);
+    b.timer = setTimeout(() => this.onDeadline(b), this.o.ackTimeoutMs);
+  }
+
   private onDeadline(b: Batch): void {
     if (b.settled) return;
+    // Nothing of this batch awaits an ack: it only waits for room behind other batches' packets.
+    if (b.unacked === b.packets.length - b.next && this.conn?.isOpen && this.inFlight.size >= this.o.maxInFlight) {
+      this.arm(b);
+      return;
+    }
     // Written, or waiting behind the window of an open connection: the receiver is slow to ack.
     const written = b.next > 0 || (this.conn?.isOpen ?? false);
     this.settle(

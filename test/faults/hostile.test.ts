@@ -46,7 +46,11 @@ describe('faults: hostile and malformed API responses', function () {
       listings++;
       // The first real listing points its next page at another host; every later one carries junk entries
       // and a content reference on another host.
-      if (listings === 1) return { status: 200, headers: { ...headers, NextPageUri: `${f.url}/api/v1.0/${s!.tenantId}/activity/feed/subscriptions/content?contentType=${GENERAL}&nextPage=x` }, body: JSON.stringify(entries) };
+      if (listings === 1) {
+        const { nextpageuri: _own, ...rest } = headers;
+        const next = `${f.url}/api/v1.0/${s!.tenantId}/activity/feed/subscriptions/content?contentType=${GENERAL}&nextPage=x`;
+        return { status: 200, headers: { ...rest, NextPageUri: next }, body: JSON.stringify(entries) };
+      }
       return { status: 200, headers, body: JSON.stringify([...junkListingEntries(), ...entries, foreignRef]) };
     };
     const runs = [];
@@ -56,7 +60,7 @@ describe('faults: hostile and malformed API responses', function () {
       runs.push(r);
     }
     const all = runs.map((r) => r.out).join('\n');
-    assert.match(all, /is not JSON/, 'the non-JSON listing is reported');
+    assert.match(all, /"msg":"retrying".*"code":"API_SERVER".*"status":200/, 'the non-JSON listing is retried with its code');
     assert.match(all, /did not return a JSON array/, 'the object listing is reported');
     assert.match(all, /FOREIGN_HOST/, 'the foreign NextPageUri is refused');
     assert.match(all, /listing entr(y|ies) .*(skipped|not a content reference)/i, 'junk entries are reported');
@@ -98,9 +102,11 @@ describe('faults: hostile and malformed API responses', function () {
       if (r.contentId === 'hostile-records') return { status: 200, body: hostile.body };
       if (r.contentId === 'hostile-oversize') return { status: 200, body: oversize };
       if (r.contentId === 'hostile-flaky') {
-        // Two fetches answer an HTML error page, then the real body.
+        // An HTML error page, then JSON that is not an array, then the real body.
         const n = (flakyCount = flakyCount + 1);
-        return n <= 2 ? { status: 200, headers: { 'Content-Type': 'text/html' }, body: '<html>oops</html>' } : { status: 200, body: flakyBody };
+        if (n === 1) return { status: 200, headers: { 'Content-Type': 'text/html' }, body: '<html>oops</html>' };
+        if (n === 2) return { status: 200, body: JSON.stringify({ error: 'an object, not an array' }) };
+        return { status: 200, body: flakyBody };
       }
       return undefined;
     };

@@ -41,12 +41,16 @@ export interface FrontHooks {
   replace?(r: FrontRequest): FrontReply | undefined;
   /** Edit a listing the emulator answered 200 (entries already point at the front). */
   listing?(r: FrontRequest, entries: unknown[], headers: Record<string, string>): FrontReply | undefined;
+  /** Headers to add to a token endpoint answer with this status (e.g. Retry-After on 503). */
+  tokenHeaders?(status: number): Record<string, string> | undefined;
 }
 
 export interface Front {
   url: string;
   /** Access tokens the token endpoint issued, and bearer tokens clients presented. */
   readonly tokens: Set<string>;
+  /** Token endpoint answers with status 200. */
+  readonly tokensIssued: number;
   readonly requests: Record<FrontRoute, number>;
   hooks: FrontHooks;
   stop(): Promise<void>;
@@ -120,9 +124,13 @@ export async function startFront(emu: { url: string; ca?: string }): Promise<Fro
   const toUp = (s: string) => s.split(me.host).join(up.host).split(me.enc).join(up.enc);
   const toMe = (s: string) => s.split(up.host).join(me.host).split(up.enc).join(me.enc);
 
+  let tokensIssued = 0;
   const front: Front = {
     url,
     tokens,
+    get tokensIssued() {
+      return tokensIssued;
+    },
     requests,
     hooks: {},
     async stop() {
@@ -183,6 +191,7 @@ export async function startFront(emu: { url: string; ca?: string }): Promise<Fro
             if (!upRes.complete) return void res.socket?.destroy();
             let text = toMe(Buffer.concat(parts).toString('utf8'));
             if (c.route === 'token' && status === 200) {
+              tokensIssued++;
               try {
                 const t = (JSON.parse(text) as { access_token?: string }).access_token;
                 if (t) tokens.add(t);
@@ -191,6 +200,7 @@ export async function startFront(emu: { url: string; ca?: string }): Promise<Fro
               }
             }
             delete h['content-length'];
+            if (c.route === 'token') Object.assign(h, front.hooks.tokenHeaders?.(status));
             if (c.route === 'listing' && status === 200 && front.hooks.listing) {
               try {
                 const entries = JSON.parse(text) as unknown[];

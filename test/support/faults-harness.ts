@@ -170,6 +170,8 @@ export interface Accounting {
   /** Ids the source offered (fetchable) and the receiver never acknowledged. */
   missing: string[];
   lostAtSourceIds: string[];
+  /** Records the API itself served twice (same Id in two blobs): only the in-memory dedup drops them. */
+  sourceDuplicates: number;
 }
 
 export class Scenario {
@@ -292,6 +294,7 @@ export class Scenario {
     const from = this.startedAt - (this.historyHours + 1) * HOUR;
     const available = new Set<string>(o.extra ?? []);
     const everything = new Set<string>(o.extra ?? []);
+    let sourceDuplicates = 0;
     for (const ct of this.contentTypes) {
       const cp = this.checkpoint(ct);
       if (!cp?.cursor) continue;
@@ -300,6 +303,7 @@ export class Scenario {
       const ok = this.emu.ledger.recordIds(this.tenantId, from, to, { contentType: ct, asOf: to });
       for (const id of [...all.valid, ...all.invalid]) everything.add(id);
       for (const id of [...ok.valid, ...ok.invalid]) available.add(id);
+      sourceDuplicates += ok.duplicates;
     }
     const acked = this.rx.ackedIds();
     let receipts = 0;
@@ -328,13 +332,29 @@ export class Scenario {
       note: o.note,
     };
     addRow(row);
-    return { row, missing, lostAtSourceIds };
+    return { row, missing, lostAtSourceIds, sourceDuplicates };
+  }
+
+  /** The most times one record reached the receiver. */
+  maxReceiptsPerRecord(): number {
+    const n = new Map<string, number>();
+    let max = 0;
+    for (const e of this.rx.events) {
+      const id = e.record?.Id;
+      if (typeof id !== 'string') continue;
+      const c = (n.get(id) ?? 0) + 1;
+      n.set(id, c);
+      if (c > max) max = c;
+    }
+    return max;
   }
 
   /** Every known secret and every token seen on the wire, found anywhere it must not be. */
   secretLeaks(): string[] {
     const needles = [KNOWN_SECRET, KNOWN_SHARED_KEY, ...this.front.tokens].filter((s) => s.length >= 8);
     const leaks: string[] = [];
+    // A scan without the tokens would prove little: every run that authenticated must have shown one.
+    if (this.front.tokensIssued > 0 && this.front.tokens.size === 0) leaks.push('no token was captured: the scan would be blind');
     const scan = (where: string, text: string) => {
       for (const n of needles) if (text.includes(n)) leaks.push(`${where} contains ${n === KNOWN_SECRET ? 'the client secret' : n === KNOWN_SHARED_KEY ? 'the shared key' : 'a bearer token'}`);
     };
