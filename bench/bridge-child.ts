@@ -38,7 +38,7 @@ export interface BridgeRunResult {
   cpuSeconds: number;
   peakRssMiB: number;
   /** RSS when the acknowledged count first reached each mark. */
-  atMarks: Array<{ mark: number; records: number; seconds: number; rssMiB: number; peakRssMiB: number }>;
+  atMarks: Array<{ mark: number; records: number; seconds: number; rssMiB: number; peakRssMiB: number; heapUsedMiB: number; heapTotalMiB: number; externalMiB: number }>;
   /** Largest RSS sampled during the pass (the process peak includes start-up). */
   sampledPeakMiB: number;
   /** Seconds from the pass start to each tenant's last finished window. */
@@ -95,7 +95,17 @@ serve({
         const rss = rssMiB();
         if (rss > sampledPeak) sampledPeak = rss;
         while (marks.length > 0 && acked >= marks[0]) {
-          atMarks.push({ mark: marks.shift()!, records: acked, seconds: (Date.now() - t0) / 1000, rssMiB: rss, peakRssMiB: sampledPeak });
+          const m = process.memoryUsage();
+          atMarks.push({
+            mark: marks.shift()!,
+            records: acked,
+            seconds: (Date.now() - t0) / 1000,
+            rssMiB: rss,
+            peakRssMiB: sampledPeak,
+            heapUsedMiB: m.heapUsed / 1048576,
+            heapTotalMiB: m.heapTotal / 1048576,
+            externalMiB: m.external / 1048576,
+          });
         }
       };
       const timer = setInterval(sample, a.sampleMs ?? 100);

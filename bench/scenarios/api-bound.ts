@@ -18,8 +18,8 @@ export const apiBound: Scenario = {
     // client's own 1,800/min, so latency binds and the budget must hold without a single 429.
     const blobConcurrency = 4;
     const bridgeLimitPerMin = 1800; // the config default (10% under the budget)
-    // Sized for about 15 s / 45 s / 120 s at the bound.
-    const total = pick(ctx.tier, { quick: 35_000, default: 110_000, full: 300_000 });
+    // Sized for about 8 s / 40 s / 120 s at the bound.
+    const total = pick(ctx.tier, { quick: 20_000, default: 100_000, full: 300_000 });
     const hours = 12;
     const { child: services, info } = await startServices({
       emulator: { seed: 'bench-api', profile: 'clean', historyHours: hours, recordsPerHour: ratesFor(total, hours), recordsPerBlob, latencyMs, requestsPerMinute: budgetPerMin },

@@ -10,7 +10,7 @@ export const manyTenants: Scenario = {
   title: '5. Many tenants (50)',
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const tenants = 50;
-    const perTenant = pick(ctx.tier, { quick: 1_000, default: 4_000, full: 10_000 });
+    const perTenant = pick(ctx.tier, { quick: 500, default: 3_000, full: 10_000 });
     const hours = 6;
     const tenantConcurrency = 4; // the config default
     const { child: services, info } = await startServices({

@@ -40,7 +40,11 @@ export interface ForwardSinkOptions {
   connectTimeoutMs?: number;
   /** Upper bound of one packet's size. Default 4 MiB, below Fluent Bit's 6,144,000-byte buffer_max_size. */
   maxBatchBytes?: number;
-  /** Packets written and not yet acked, at most; more wait their turn. Default 16. */
+  /**
+   * Batches (send calls) with packets written and not all acked, at most; more wait their turn.
+   * Default 16. A batch's packets (one per tag) go out together: they are encoded already, so holding
+   * some back would only cost round trips (with a receiver slow to ack, most of the time).
+   */
   maxInFlight?: number;
   logger?: Logger;
 }
@@ -66,6 +70,8 @@ export class ForwardSink implements Sink {
   private readonly queue: Batch[] = [];
   /** Written, unacked packets of the current connection: chunk id → batch. */
   private readonly inFlight = new Map<string, Batch>();
+  /** Batches in the window: a packet written, not settled yet. */
+  private active = 0;
   private conn: ForwardConnection | null = null;
   private connecting: Promise<void> | null = null;
   private connectAbort: AbortController | null = null;
@@ -126,8 +132,12 @@ export class ForwardSink implements Sink {
       this.connect();
       return;
     }
-    while (this.queue.length > 0 && this.inFlight.size < this.o.maxInFlight) {
+    while (this.queue.length > 0) {
       const b = this.queue[0];
+      if (b.next === 0) {
+        if (this.active >= this.o.maxInFlight) break;
+        this.active++;
+      }
       const p = b.packets[b.next++];
       // Register before writing: a loopback ack can arrive before write() returns control.
       this.inFlight.set(p.chunk, b);
@@ -208,7 +218,7 @@ export class ForwardSink implements Sink {
   private onDeadline(b: Batch): void {
     if (b.settled) return;
     // Nothing of this batch awaits an ack: it only waits for room behind other batches' packets.
-    if (b.unacked === b.packets.length - b.next && this.conn?.isOpen && this.inFlight.size >= this.o.maxInFlight) {
+    if (b.unacked === b.packets.length - b.next && this.conn?.isOpen && this.active >= this.o.maxInFlight) {
       this.arm(b);
       return;
     }
@@ -226,6 +236,7 @@ export class ForwardSink implements Sink {
   private settle(b: Batch, err?: BridgeError): void {
     if (b.settled) return;
     b.settled = true;
+    if (b.next > 0) this.active--;
     clearTimeout(b.timer);
     const i = this.queue.indexOf(b);
     if (i >= 0) this.queue.splice(i, 1);

@@ -197,7 +197,8 @@ describe('bridge end to end (emulator → bridge → receiver)', function () {
     rx = await startReceiver({ mode: 'close-mid-batch' });
     const tenant = emu.tenants[0].tenantId;
     // Every checkpoint the bridge writes is checked at the moment it is written: every blob it
-    // covers must already be acknowledged by the receiver, record by record.
+    // covers (from where it started listing, initialLookbackHours back, up to its cursor) must
+    // already be acknowledged by the receiver, record by record.
     const violations: string[] = [];
     let saves = 0;
     const orig = CheckpointStore.prototype.save;
@@ -206,7 +207,7 @@ describe('bridge end to end (emulator → bridge → receiver)', function () {
       if (cp.cursor) {
         const acked = rx!.ackedIds();
         const covered = emu!.ledger
-          .blobs(tenant, now - 9 * HOUR, Date.parse(cp.cursor) + 1, { contentType: cp.contentType, asOf: now })
+          .blobs(tenant, now - 8 * HOUR, Date.parse(cp.cursor) + 1, { contentType: cp.contentType, asOf: now })
           .filter((b) => b.contentCreated < Date.parse(cp.cursor!) || cp.doneAtCursor.includes(b.contentId));
         for (const b of covered) {
           for (const r of emu!.ledger.blobRecords(b.contentId)) {
