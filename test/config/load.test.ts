@@ -201,7 +201,7 @@ describe('config: valid files', () => {
       tls: { enabled: false, rejectUnauthorized: true },
       ackTimeoutSeconds: 30,
       maxBatchBytes: 4194304,
-      maxBatchEvents: 5000,
+      maxBatchEvents: 1000,
       maxInFlightBatches: 4,
     });
     assert.equal(cfg.tagPrefix, 'o365');
