@@ -47,15 +47,8 @@ export interface ProgressLike {
 
 export type { Checkpoint };
 
-/** Counters of a pass, persisted as the checkpoint's `lastRun`. */
-export interface RunCounts {
-  blobs: number;
-  records: number;
-  events: number;
-  invalid: number;
-  duplicates: number;
-  lostBlobs: number;
-}
+/** Counters of a pass, persisted as the checkpoint's `lastRun` (the state owns the shape). */
+export type RunCounts = Omit<NonNullable<Checkpoint['lastRun']>, 'startedAt' | 'updatedAt'>;
 
 export interface PassResult extends RunCounts {
   tenantId: string;
