@@ -11,7 +11,8 @@
 import type { OutEvent, Sink } from '../contracts';
 import { BridgeError } from '../errors';
 import type { Logger } from '../obs/log';
-import { backoffMs, Semaphore, sleep } from './limits';
+import { backoffDelay } from '../api/retry';
+import { Semaphore, sleep } from './limits';
 
 export interface DeliveryOptions {
   maxBatchEvents: number;
@@ -66,7 +67,7 @@ export class Delivery {
       } catch (err) {
         if (this.o.signal.aborted) throw err;
         this.o.onBatchRetry?.(err);
-        const wait = backoffMs(attempt, 250, this.o.maxBackoffMs ?? 30_000);
+        const wait = backoffDelay(attempt - 1, { baseDelayMs: 250, maxDelayMs: this.o.maxBackoffMs ?? 30_000 });
         if (attempt === 1 || attempt % 10 === 0) {
           this.o.logger.warn('delivery failed, will retry', { err, attempt, events: events.length, retryInMs: wait });
         }

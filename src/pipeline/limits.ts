@@ -36,7 +36,10 @@ export class Semaphore {
   }
 }
 
-/** Sleep that an AbortSignal cuts short (resolves, never rejects: callers check the signal). */
+/**
+ * Sleep that an AbortSignal cuts short. Resolves, never rejects (unlike api/retry's realSleep, which
+ * rejects so a request fails): the pipeline's loops check the signal themselves and wind down.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted || ms <= 0) return resolve();
@@ -48,10 +51,4 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-/** Exponential backoff with full jitter, capped. attempt counts from 1. */
-export function backoffMs(attempt: number, baseMs = 500, capMs = 30_000, random: () => number = Math.random): number {
-  const exp = Math.min(capMs, baseMs * 2 ** Math.min(attempt - 1, 20));
-  return Math.floor(exp / 2 + random() * (exp / 2));
 }

@@ -16,7 +16,8 @@ import type { Metrics } from '../obs/metrics';
 import { PROTO_KEY_RENAMED, readRecords, renameProtoKeys } from './blob-reader';
 import type { BlobBatcher, Delivery } from './delivery';
 import type { RecentIds } from './dedup';
-import { backoffMs, Semaphore, sleep } from './limits';
+import { backoffDelay } from '../api/retry';
+import { Semaphore, sleep } from './limits';
 import {
   alreadyDone,
   compareRefs,
@@ -281,7 +282,7 @@ export class ContentTypePoller {
         if (this.o.stopFetching.aborted) break;
         if (isBridgeError(err) && !err.retryable) break;
         metrics.retry(tenantId, isBridgeError(err) ? err.code : 'error');
-        const wait = backoffMs(attempt, 500, 30_000);
+        const wait = backoffDelay(attempt - 1, { baseDelayMs: 500, maxDelayMs: 30_000 });
         logger.warn('blob failed, will retry', { tenant: tenantId, contentType, contentId: ref.contentId, attempt, retryInMs: wait, err });
         await sleep(wait, this.o.stopFetching);
       }

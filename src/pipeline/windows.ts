@@ -9,11 +9,11 @@
  * The cursor moves only over a contiguous prefix of finished blobs in (contentCreated, contentId)
  * order, so a failed blob holds it back and is never stepped over.
  */
+import { MAX_AGE_MS, MAX_WINDOW_MS } from '../api/window';
 import type { ContentRef } from '../contracts';
 
+export { MAX_AGE_MS, MAX_WINDOW_MS };
 export const HOUR_MS = 3_600_000;
-export const MAX_WINDOW_MS = 24 * HOUR_MS;
-export const MAX_AGE_MS = 7 * 24 * HOUR_MS;
 
 export interface Window {
   start: number; // ms, inclusive
