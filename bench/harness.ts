@@ -78,9 +78,15 @@ export function counts(services: Child): Promise<ServicesCounts> {
   return services.call<ServicesCounts>('counts');
 }
 
+/**
+ * The V8 flags the deployment examples set (deploy/: NODE_OPTIONS), given to the bridge and the floor
+ * alike so both are measured as deployed. BENCH_NODE_FLAGS overrides them ('' for Node's defaults).
+ */
+export const MEASURED_NODE_FLAGS: string[] = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+
 /** Runs one bridge pass in a fresh child process and returns its figures (the child then exits). */
 export async function runBridge(ctx: BenchContext, args: BridgeRunArgs, label: string): Promise<BridgeRunResult> {
-  const child = Child.start('bridge-child.js', `bridge(${label})`);
+  const child = Child.start('bridge-child.js', `bridge(${label})`, { execArgv: MEASURED_NODE_FLAGS });
   try {
     return await child.call<BridgeRunResult>('run', { ...args, profileFile: profileFile(ctx, `bridge-${label}`) });
   } finally {

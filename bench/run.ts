@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { run as runValidation } from './validation';
-import { resultsDir, type BenchContext, type Row, type Scenario, type ScenarioResult, type Tier } from './harness';
+import { MEASURED_NODE_FLAGS, resultsDir, type BenchContext, type Row, type Scenario, type ScenarioResult, type Tier } from './harness';
 import { summarizeProfiles } from './profile';
 import { apiBound } from './scenarios/api-bound';
 import { manyTenants } from './scenarios/tenants';
@@ -77,7 +77,7 @@ function loadavg(): string {
 
 function machine(): string {
   const cpus = os.cpus();
-  return `${os.availableParallelism?.() ?? cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ${os.platform()} ${os.release()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`;
+  return `${os.availableParallelism?.() ?? cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version} (bridge and floor with ${MEASURED_NODE_FLAGS.join(' ') || 'default V8 flags'}), ${os.platform()} ${os.release()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`;
 }
 
 export function table(rows: Row[]): string {

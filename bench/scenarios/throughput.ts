@@ -7,7 +7,7 @@
 import { Child } from '../proc';
 import type { FloorRunArgs, FloorRunResult } from '../floor-child';
 import type { BlobListing } from '../services';
-import { bridgeOverrides, profileFile, counts, fmt, fmtInt, mib, pick, ratesFor, runBridge, startServices, type BenchContext, type Scenario, type ScenarioResult } from '../harness';
+import { MEASURED_NODE_FLAGS, bridgeOverrides, profileFile, counts, fmt, fmtInt, mib, pick, ratesFor, runBridge, startServices, type BenchContext, type Scenario, type ScenarioResult } from '../harness';
 
 const HOUR = 3_600_000;
 
@@ -44,7 +44,7 @@ export const throughput: Scenario = {
       // Floor, on the blobs the bridge listed (same window, as of the same clock).
       const now = Date.now();
       const blobs = await services.call<BlobListing[]>('blobs', { t0: now - lookbackHours * HOUR, t1: now, asOf: now });
-      const floor = Child.start('floor-child.js', 'floor');
+      const floor = Child.start('floor-child.js', 'floor', { execArgv: MEASURED_NODE_FLAGS });
       let f: FloorRunResult;
       try {
         f = await floor.call<FloorRunResult>('run', {
