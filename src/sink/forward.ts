@@ -202,7 +202,9 @@ export class ForwardSink implements Sink {
   /** Acks come back on the connection a packet was written to: once it is gone, they never will. */
   private onConnectionLost(err: BridgeError): void {
     this.conn = null;
-    this.log.warn('forward connection lost', { err, unacked: this.inFlight.size });
+    // Our own close() ends the connection too: that is no news unless something was still unacked.
+    if (this.closed && this.inFlight.size === 0) this.log.debug('forward connection closed', { unacked: 0 });
+    else this.log.warn('forward connection lost', { err, unacked: this.inFlight.size });
     const batches = new Set(this.inFlight.values());
     for (const b of this.queue) if (b.next > 0) batches.add(b);
     for (const b of batches) this.settle(b, err);
