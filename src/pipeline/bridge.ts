@@ -219,7 +219,9 @@ export class Bridge {
         ).runPass(),
       ),
     );
-    // A subscription stopped behind our back: find out again next pass (the client spaces start requests).
+    // A subscription stopped behind our back, or one not enabled yet: find out again next pass (the
+    // client spaces start requests 15 minutes apart, as Microsoft asks).
+    if (enabled.length < t.cfg.contentTypes.length) t.enabled = null;
     if (out.some((r) => r.error && (r.error.code === 'API_NOT_SUBSCRIBED' || r.error.code === 'API_SUBSCRIPTION_DISABLED'))) t.enabled = null;
     if (out.some((r) => r.error?.code === 'STATE_UNWRITABLE')) throw out.find((r) => r.error?.code === 'STATE_UNWRITABLE')!.error;
     return out;
