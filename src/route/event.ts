@@ -6,6 +6,7 @@
  */
 import type { EventTimeParts, OutEvent, ValidationIssue, ValidationResult } from '../contracts';
 import { TagTable } from './tags';
+import { digit, two } from '../schema/formats';
 
 /** The key under which the bridge adds its metadata to each record. */
 export const META_KEY = 'o365_bridge';
@@ -41,17 +42,6 @@ export interface RouterOptions {
 
 const MAX_UINT32 = 0xffffffff;
 const POW10 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
-
-function digit(s: string, i: number): number {
-  const c = s.charCodeAt(i) - 48;
-  return c >= 0 && c <= 9 ? c : -1;
-}
-
-function two(s: string, i: number): number {
-  const a = digit(s, i);
-  const b = digit(s, i + 1);
-  return a < 0 || b < 0 ? -1 : a * 10 + b;
-}
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 function daysFromCivil(y: number, m: number, d: number): number {

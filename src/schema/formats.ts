@@ -8,14 +8,14 @@ import { fullFormats } from 'ajv-formats/dist/formats';
 
 const DAYS = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** The digit at s[i] as a number, or -1. */
-function digit(s: string, i: number): number {
+/** The digit at s[i] as a number, or -1. (Shared with route/event.ts, which parses the same timestamps.) */
+export function digit(s: string, i: number): number {
   const c = s.charCodeAt(i) - 48;
   return c >= 0 && c <= 9 ? c : -1;
 }
 
 /** Two digits at s[i..i+1] as a number, or -1. */
-function two(s: string, i: number): number {
+export function two(s: string, i: number): number {
   const a = digit(s, i);
   const b = digit(s, i + 1);
   return a < 0 || b < 0 ? -1 : a * 10 + b;
