@@ -41,7 +41,9 @@ async function rig(
   emuOpts: EmulatorOptions = {},
   o: { certificate?: boolean; apiOpts?: Partial<ActivityApiOptions>; providerClock?: 'emulator' | 'real' } = {},
 ): Promise<Rig> {
-  const clock = { now: Date.now() };
+  // Whole seconds: the API takes times to the second, so a window bound with milliseconds would be
+  // rounded down on the wire and could list a blob the ledger query (exact bound) leaves out.
+  const clock = { now: Math.floor(Date.now() / 1000) * 1000 };
   const cert = o.certificate ? clientCertificate('emulator-client') : undefined;
   const emu = await startEmulator({
     https: true,
