@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { addRow, delay, LONG, printTableAtEnd, Scenario, waitUntil } from '../support/faults-harness';
+import { addRow, delay, expectClean as expectDelivered, LONG, printTableAtEnd, Scenario, waitUntil } from '../support/faults-harness';
 
 printTableAtEnd();
 
@@ -19,14 +19,7 @@ describe('faults: the API', function () {
     s = undefined;
   });
 
-  function expectClean(sc: Scenario, o: { note?: string; maxDuplicates?: number } = {}) {
-    const a = sc.account(o);
-    assert.deepEqual(a.missing, [], `${sc.name}: records the API offered and the receiver never acknowledged`);
-    assert.equal(a.lostAtSourceIds.length, 0);
-    if (o.maxDuplicates !== undefined) assert.ok(a.row.duplicates <= o.maxDuplicates, `duplicates ${a.row.duplicates} > ${o.maxDuplicates}`);
-    assert.deepEqual(sc.secretLeaks(), []);
-    return a;
-  }
+  const expectClean = (sc: Scenario, o: { note?: string; maxDuplicates?: number } = {}) => expectDelivered(sc, { ...o, noLossAtSource: true });
 
   it('baseline: a clean API delivers everything exactly once', async () => {
     s = await Scenario.start('baseline (no faults)');

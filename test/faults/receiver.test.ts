@@ -4,7 +4,7 @@
  * acknowledged events, so nothing may be lost; re-sends after a timeout are counted as duplicates.
  */
 import { strict as assert } from 'node:assert';
-import { delay, LONG, printTableAtEnd, Scenario } from '../support/faults-harness';
+import { delay, expectClean, LONG, printTableAtEnd, Scenario } from '../support/faults-harness';
 
 printTableAtEnd();
 
@@ -14,14 +14,6 @@ describe('faults: the receiver', function () {
     await s?.close();
     s = undefined;
   });
-
-  function expectClean(sc: Scenario, o: { note?: string; maxDuplicates?: number } = {}) {
-    const a = sc.account(o);
-    assert.deepEqual(a.missing, [], `${sc.name}: records never acknowledged`);
-    if (o.maxDuplicates !== undefined) assert.ok(a.row.duplicates <= o.maxDuplicates, `duplicates ${a.row.duplicates} > ${o.maxDuplicates}`);
-    assert.deepEqual(sc.secretLeaks(), []);
-    return a;
-  }
 
   /** A second run after the first finished: may send content that appeared meanwhile, never an acknowledged record again. */
   async function rerunSendsNothing(sc: Scenario) {

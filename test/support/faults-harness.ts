@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -387,4 +388,18 @@ export class Scenario {
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The verdict every delivery scenario shares: nothing the source offered is missing from the
+ * receiver's acknowledgements, duplicates within the bound, no secret anywhere. `noLossAtSource`
+ * also requires that the source itself lost nothing.
+ */
+export function expectClean(sc: Scenario, o: { note?: string; maxDuplicates?: number; noLossAtSource?: boolean } = {}) {
+  const a = sc.account(o);
+  assert.deepEqual(a.missing, [], `${sc.name}: records the source offered and the receiver never acknowledged`);
+  if (o.noLossAtSource) assert.equal(a.lostAtSourceIds.length, 0);
+  if (o.maxDuplicates !== undefined) assert.ok(a.row.duplicates <= o.maxDuplicates, `duplicates ${a.row.duplicates} > ${o.maxDuplicates}`);
+  assert.deepEqual(sc.secretLeaks(), []);
+  return a;
 }
