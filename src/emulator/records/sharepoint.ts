@@ -41,14 +41,9 @@ function spHeader(c: RecordContext, r: AuditRecord, u: Person, ip: string): void
   r.DeviceDisplayName = ip;
 }
 
-function fileOperation(c: RecordContext): AuditRecord {
-  const u = person(c);
-  const ip = clientIp(c);
-  const p = place(c, u);
-  const op = c.rng.chance(0.01)
-    ? 'FileMalwareDetected'
-    : c.rng.pick(['FileAccessed', 'FileAccessed', 'FileModified', 'FileDownloaded', 'FileUploaded', 'FilePreviewed', 'FileSyncDownloadedFull', 'FileDeleted', 'FileRecycled']);
-  const r = head(c, op, 6, undefined, u.puid.toLowerCase() + '@live.com', 0, p.oneDrive ? 'OneDrive' : 'SharePoint');
+/** The part every file-level SharePoint/OneDrive record shares (operation, sharing). */
+function fileHead(c: RecordContext, op: string, recordType: number, u: Person, ip: string, p: Place): AuditRecord {
+  const r = head(c, op, recordType, undefined, u.puid.toLowerCase() + '@live.com', 0, p.oneDrive ? 'OneDrive' : 'SharePoint');
   r.AppAccessContext = appAccessContext(c);
   spHeader(c, r, u, ip);
   r.ItemType = 'File';
@@ -56,6 +51,17 @@ function fileOperation(c: RecordContext): AuditRecord {
   r.ListItemUniqueId = c.rng.guid();
   r.Site = c.rng.pick(c.t.siteIds);
   r.WebId = c.rng.pick(c.t.webIds);
+  return r;
+}
+
+function fileOperation(c: RecordContext): AuditRecord {
+  const u = person(c);
+  const ip = clientIp(c);
+  const p = place(c, u);
+  const op = c.rng.chance(0.01)
+    ? 'FileMalwareDetected'
+    : c.rng.pick(['FileAccessed', 'FileAccessed', 'FileModified', 'FileDownloaded', 'FileUploaded', 'FilePreviewed', 'FileSyncDownloadedFull', 'FileDeleted', 'FileRecycled']);
+  const r = fileHead(c, op, 6, u, ip, p);
   r.FileSizeBytes = c.rng.range(1_000, 40_000_000);
   r.HighPriorityMediaProcessing = false;
   r.ListBaseType = 1;
@@ -115,14 +121,7 @@ function sharing(c: RecordContext): AuditRecord {
   const p = place(c, u);
   const target = person(c);
   const op = c.rng.pick(['SharingSet', 'AddedToSecureLink', 'SharingInvitationCreated', 'AnonymousLinkCreated', 'AccessRequestCreated']);
-  const r = head(c, op, 14, undefined, u.puid.toLowerCase() + '@live.com', 0, p.oneDrive ? 'OneDrive' : 'SharePoint');
-  r.AppAccessContext = appAccessContext(c);
-  spHeader(c, r, u, ip);
-  r.ItemType = 'File';
-  r.ListId = c.rng.guid();
-  r.ListItemUniqueId = c.rng.guid();
-  r.Site = c.rng.pick(c.t.siteIds);
-  r.WebId = c.rng.pick(c.t.webIds);
+  const r = fileHead(c, op, 14, u, ip, p);
   if (c.rng.chance(0.5)) r.UniqueSharingId = c.rng.guid();
   if (c.rng.chance(0.3)) {
     const [appId, appName] = c.rng.pick(SP_APPS);
