@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { createLogger } from '../src/obs/log';
 import { createMetrics, type Metrics } from '../src/obs/metrics';
-import { Bridge } from '../src/pipeline/bridge';
+import { Bridge } from '../src/bridge';
 import { makeConfig, tempDir } from '../test/support/bridge-config';
 import { cpuSeconds, peakRssMiB, profiled, rssMiB, serve } from './proc';
 import type { ServicesInfo } from './services';

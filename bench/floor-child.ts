@@ -8,8 +8,8 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { decode, encode } from '@msgpack/msgpack';
-import { MsgpackFrameReader } from '../src/sink/msgpack-frames';
-import { MsgpackWriter } from '../src/sink/msgpack-writer';
+import { MsgpackFrameReader } from '../src/sinks/forward/msgpack-frames';
+import { MsgpackWriter } from '../src/sinks/forward/msgpack-writer';
 import { cpuSeconds, peakRssMiB, profiled, serve } from './proc';
 import type { BlobListing, ServicesInfo } from './services';
 

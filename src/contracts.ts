@@ -1,7 +1,7 @@
 /**
  * The types that cross stage boundaries. Data flows one way:
  *   config → auth → api client → poller → blob reader → validator → router → sink → checkpoint.
- * A stage imports only the contracts it consumes and produces; wiring happens in pipeline/bridge.ts.
+ * A stage imports only the contracts it consumes and produces; wiring happens in bridge.ts.
  */
 import type { Readable } from 'node:stream';
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { resolveConfig, validateConfigObject } from '../config/load';
 import { startEmulator } from '../emulator';
 import type { Level } from '../obs/log';
-import type { PassSummary } from '../pipeline/bridge';
+import type { PassSummary } from '../bridge';
 import { flagString, parseArgs } from './args';
 import { runBridge, terminalOutput } from './run';
 

@@ -10,7 +10,7 @@ import { createLogger, type Level, type Logger } from '../obs/log';
 import { createMetrics, noopMetrics, type Metrics } from '../obs/metrics';
 import { createProgress, type Progress } from '../obs/progress';
 import { startObsServer } from '../obs/server';
-import { Bridge, type PassSummary } from '../pipeline/bridge';
+import { Bridge, type PassSummary } from '../bridge';
 import { flagString, parseArgs } from './args';
 
 export async function main(argv: string[]): Promise<number> {

@@ -7,7 +7,7 @@
  * subscription is enabled, so `stop` needs the content type named explicitly).
  * Exit codes: 0 all done, 1 an API call failed for some tenant (the others still ran), 2 usage or config.
  */
-import { createTenantClient } from '../api/tenant-client';
+import { createTenantClient } from '../sources/o365/tenant-client';
 import { loadConfig } from '../config/load';
 import type { Config, TenantConfig } from '../config/types';
 import { CONTENT_TYPES, type SubscriptionStatus } from '../contracts';

@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { readRecords, type ReadItem } from '../pipeline/blob-reader';
+import { readRecords, type ReadItem } from '../sources/o365/blob-reader';
 import { isBridgeError } from '../errors';
 import type { ValidationIssue, ValidationMode } from '../contracts';
 import { createValidator } from '../schema/validator';

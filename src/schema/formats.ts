@@ -8,7 +8,7 @@ import { fullFormats } from 'ajv-formats/dist/formats';
 
 const DAYS = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** The digit at s[i] as a number, or -1. (Shared with route/event.ts, which parses the same timestamps.) */
+/** The digit at s[i] as a number, or -1. (Shared with shape/event.ts, which parses the same timestamps.) */
 export function digit(s: string, i: number): number {
   const c = s.charCodeAt(i) - 48;
   return c >= 0 && c <= 9 ? c : -1;

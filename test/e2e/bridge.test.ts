@@ -12,7 +12,7 @@ import { memoryLogger } from '../../src/obs/log';
 import { createMetrics } from '../../src/obs/metrics';
 import { startObsServer } from '../../src/obs/server';
 import { parseProm } from '../obs/prom-text';
-import { Bridge } from '../../src/pipeline/bridge';
+import { Bridge } from '../../src/bridge';
 import { CheckpointStore } from '../../src/state/checkpoint';
 import { makeConfig, tempDir, type TestEnv } from '../support/bridge-config';
 import { startReceiver, type Receiver } from '../support/receiver';

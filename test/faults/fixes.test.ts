@@ -3,9 +3,9 @@
  * scenarios that found them.
  */
 import { strict as assert } from 'node:assert';
-import { readRecords, renameProtoKeys, PROTO_KEY_RENAMED } from '../../src/pipeline/blob-reader';
-import { isContentRef } from '../../src/pipeline/windows';
-import { createForwardSink } from '../../src/sink/forward';
+import { readRecords, renameProtoKeys, PROTO_KEY_RENAMED } from '../../src/sources/o365/blob-reader';
+import { isContentRef } from '../../src/sources/o365/windows';
+import { createForwardSink } from '../../src/sinks/forward/forward';
 import type { OutEvent } from '../../src/contracts';
 import { startReceiver } from '../support/receiver';
 

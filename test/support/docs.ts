@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import schema from '../../src/config/schema.json';
 import { CONTENT_TYPES } from '../../src/contracts';
 import { packageRoot } from '../../src/paths';
-import { contentTypeTagPart, recordTypeTagParts } from '../../src/route/tags';
+import { contentTypeTagPart, recordTypeTagParts } from '../../src/shape/tags';
 
 interface Node {
   type?: string | string[];

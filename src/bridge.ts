@@ -1,0 +1,265 @@
+/**
+ * Wires the stages, and is the only place that does: config → auth → api client → poller → blob
+ * reader → validator → router → sink → checkpoint. Owns the run loop, tenant isolation (one tenant's
+ * failure never stops another), and graceful shutdown in two phases:
+ *   1. stop fetching: no new listing or blob reads; blobs already read wait for their acks;
+ *   2. after `shutdownGraceMs`, stop delivery retries; what was not acknowledged keeps the checkpoint back.
+ */
+import type { ActivityClient } from './sources/o365/api/client';
+import type { HttpStack } from './net/http';
+import { createTenantClient } from './sources/o365/tenant-client';
+import type { Config, TenantConfig } from './config/types';
+import type { RecordValidator, Sink } from './contracts';
+import { BridgeError, isBridgeError } from './errors';
+import { createLogger, type Logger } from './obs/log';
+import { noopMetrics, type Metrics } from './obs/metrics';
+import { createRouter } from './shape/event';
+import { createValidator } from './schema/validator';
+import { createSink } from './sinks';
+import { CheckpointStore } from './state/checkpoint';
+import { RecentIds } from './core/dedup';
+import { Delivery } from './core/delivery';
+import { Semaphore, sleep } from './core/limits';
+import { ContentTypePoller, type PassResult, type ProgressLike, type RouterLike } from './sources/o365/poller';
+import { HOUR_MS } from './sources/o365/windows';
+
+export interface BridgeOptions {
+  logger?: Logger;
+  metrics?: Metrics;
+  progress?: ProgressLike;
+  /** A sink to use instead of the one the config describes (tests, demo). */
+  sink?: Sink;
+  now?: () => number;
+  /** How long phase 1 of a shutdown waits for acknowledgements. Default: the ack timeout + 5 s. */
+  shutdownGraceMs?: number;
+}
+
+export interface PassSummary {
+  startedAt: string;
+  finishedAt: string;
+  results: PassResult[];
+  /** Tenants whose pass failed before any content type ran (auth, subscriptions). */
+  tenantErrors: Array<{ tenantId: string; error: BridgeError }>;
+}
+
+interface TenantRuntime {
+  cfg: TenantConfig;
+  http: HttpStack;
+  api: ActivityClient;
+  blobSlots: Semaphore;
+  /** Content types known enabled; re-checked after a subscription error. */
+  enabled: Set<string> | null;
+  authenticated: boolean;
+}
+
+export class Bridge {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  private readonly sink: Sink;
+  private readonly store: CheckpointStore;
+  private readonly delivery: Delivery;
+  private readonly recordIds: RecentIds;
+  private readonly tenants: TenantRuntime[];
+  private readonly stopFetching = new AbortController();
+  private readonly stopDelivery = new AbortController();
+  private readonly now: () => number;
+  private readonly validator: RecordValidator;
+  private readonly router: RouterLike;
+  /** Set while deliveries fail (cleared by the next acknowledgement): the receiver is unreachable or refusing. */
+  private sinkFailing = false;
+  private stopTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly o: BridgeOptions = {},
+  ) {
+    this.logger = o.logger ?? createLogger({ level: cfg.log.level });
+    this.metrics = o.metrics ?? noopMetrics;
+    this.now = o.now ?? Date.now;
+    this.store = new CheckpointStore(cfg.stateDir);
+    this.validator = createValidator({ mode: cfg.validation.mode });
+    this.router = createRouter({ tagPrefix: cfg.tagPrefix });
+    this.sink =
+      o.sink ??
+      (cfg.sink.type === 'stdout'
+        ? createSink({ type: 'stdout' })
+        : createSink({
+            type: 'forward',
+            host: cfg.sink.host,
+            port: cfg.sink.port,
+            tls: cfg.sink.tls.enabled
+              ? { caPem: cfg.sink.tls.ca, servername: cfg.sink.tls.servername, rejectUnauthorized: cfg.sink.tls.rejectUnauthorized }
+              : undefined,
+            sharedKey: cfg.sink.sharedKey,
+            username: cfg.sink.username,
+            password: cfg.sink.password,
+            ackTimeoutMs: cfg.sink.ackTimeoutSeconds * 1000,
+            maxBatchBytes: cfg.sink.maxBatchBytes,
+            maxInFlight: cfg.sink.maxInFlightBatches,
+            logger: this.logger.child({ component: 'sink' }),
+          }));
+    this.delivery = new Delivery(this.sink, {
+      maxBatchEvents: cfg.sink.maxBatchEvents,
+      maxBatchBytes: cfg.sink.maxBatchBytes,
+      maxInFlight: cfg.sink.maxInFlightBatches,
+      logger: this.logger.child({ component: 'delivery' }),
+      signal: this.stopDelivery.signal,
+      onBatchAcked: (n) => {
+        this.sinkFailing = false;
+        this.metrics.eventsAcked(n);
+        this.metrics.sinkBatches('acked');
+      },
+      onBatchRetry: (err) => {
+        this.sinkFailing = true;
+        this.metrics.sinkBatches(isBridgeError(err) ? err.code.toLowerCase() : 'failed');
+      },
+    });
+    this.recordIds = new RecentIds(cfg.dedup.recordIds);
+    this.tenants = cfg.tenants.map((t) => this.makeTenant(t));
+  }
+
+  private makeTenant(t: TenantConfig): TenantRuntime {
+    const { http, api } = createTenantClient(this.cfg, t, this.logger, { metrics: this.metrics, signal: this.stopFetching.signal });
+    return { cfg: t, http, api, blobSlots: new Semaphore(this.cfg.poll.blobConcurrency), enabled: null, authenticated: false };
+  }
+
+  /**
+   * Readiness for /readyz: every tenant authenticated, and deliveries not failing. A quiet tenant that
+   * has nothing to send stays ready; a receiver that stops acknowledging makes us not ready.
+   */
+  readiness(): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    for (const t of this.tenants) if (!t.authenticated) reasons.push(`tenant ${t.cfg.name}: not authenticated yet`);
+    if (this.sinkFailing) reasons.push('receiver: deliveries are failing (unreachable, or not acknowledging)');
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  get stopping(): boolean {
+    return this.stopFetching.signal.aborted;
+  }
+
+  /** Checks the state dir can be written and takes its lock: before anything is sent. */
+  async init(): Promise<void> {
+    await this.store.init();
+  }
+
+  /** One pass over every tenant and content type. */
+  async runOnce(): Promise<PassSummary> {
+    const startedAt = new Date(this.now()).toISOString();
+    const results: PassResult[] = [];
+    const tenantErrors: PassSummary['tenantErrors'] = [];
+    const slots = new Semaphore(this.cfg.poll.tenantConcurrency);
+    await Promise.all(
+      this.tenants.map((t) =>
+        slots.run(async () => {
+          if (this.stopping) return;
+          try {
+            results.push(...(await this.runTenant(t)));
+          } catch (err) {
+            const e = isBridgeError(err) ? err : new BridgeError('INTERNAL', String((err as Error)?.message ?? err), { cause: err });
+            if (e.code === 'STATE_UNWRITABLE' || e.code === 'STATE_CORRUPT') throw e;
+            tenantErrors.push({ tenantId: t.cfg.id, error: e });
+            // A call cut short by a stop is not a failure worth an error line.
+            if (!(this.stopping && e.details.aborted)) this.logger.error('tenant pass failed', { tenant: t.cfg.name, err: e });
+          }
+        }),
+      ),
+    );
+    return { startedAt, finishedAt: new Date(this.now()).toISOString(), results, tenantErrors };
+  }
+
+  private async runTenant(t: TenantRuntime): Promise<PassResult[]> {
+    if (t.enabled === null) {
+      const subs = await t.api.ensureSubscriptions(t.cfg.contentTypes);
+      t.authenticated = true;
+      t.enabled = new Set(subs.filter((s) => s.status.toLowerCase() === 'enabled').map((s) => s.contentType));
+      for (const ct of t.cfg.contentTypes) {
+        if (!t.enabled.has(ct)) {
+          this.logger.error('subscription not enabled; this content type is skipped until it is', {
+            tenant: t.cfg.name,
+            contentType: ct,
+            code: 'API_SUBSCRIPTION_DISABLED',
+          });
+        }
+      }
+    }
+    const enabled = t.cfg.contentTypes.filter((ct) => t.enabled!.has(ct));
+    const out = await Promise.all(
+      enabled.map((ct) =>
+        new ContentTypePoller(
+          {
+            tenantId: t.cfg.id,
+            contentType: ct,
+            api: t.api,
+            store: this.store,
+            validator: this.validator,
+            router: this.router,
+            delivery: this.delivery,
+            recordIds: this.recordIds,
+            blobSlots: t.blobSlots,
+            logger: this.logger.child({ component: 'poller', tenant: t.cfg.name, contentType: ct }),
+            metrics: this.metrics,
+            progress: this.o.progress,
+            now: this.now,
+          },
+          {
+            initialLookbackMs: this.cfg.poll.initialLookbackHours * HOUR_MS,
+            trailingMs: this.cfg.poll.trailingWindowMinutes * 60_000,
+            ageMarginMs: 15 * 60_000,
+            blobConcurrency: this.cfg.poll.blobConcurrency,
+            maxBlobAttempts: 4,
+            // A record that can't fit in one forward packet would be refused by the sink forever:
+            // the blob reader quarantines it (with an excerpt) instead.
+            maxRecordBytes: Math.max(1024, Math.min(16 * 1024 * 1024, this.cfg.sink.maxBatchBytes - 64 * 1024)),
+            saveIntervalMs: 1000,
+            recentBlobsCapacity: 50_000,
+            stopFetching: this.stopFetching.signal,
+          },
+        ).runPass(),
+      ),
+    );
+    // A subscription stopped behind our back, or one not enabled yet: find out again next pass (the
+    // client spaces start requests 15 minutes apart, as Microsoft asks).
+    if (enabled.length < t.cfg.contentTypes.length) t.enabled = null;
+    if (out.some((r) => r.error && (r.error.code === 'API_NOT_SUBSCRIBED' || r.error.code === 'API_SUBSCRIPTION_DISABLED'))) t.enabled = null;
+    if (out.some((r) => r.error?.code === 'STATE_UNWRITABLE')) throw out.find((r) => r.error?.code === 'STATE_UNWRITABLE')!.error;
+    return out;
+  }
+
+  /** Passes until stopped (or one pass with `poll.once`). */
+  async run(onPass?: (s: PassSummary) => void): Promise<void> {
+    for (;;) {
+      const s = await this.runOnce();
+      onPass?.(s);
+      if (this.cfg.poll.once || this.stopping) break;
+      await sleep(this.cfg.poll.intervalSeconds * 1000, this.stopFetching.signal);
+      if (this.stopping) break;
+    }
+  }
+
+  /** Phase 1 now, phase 2 after the grace period. Idempotent. */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopFetching.abort();
+    const grace = this.o.shutdownGraceMs ?? this.cfg.sink.ackTimeoutSeconds * 1000 + 5000;
+    this.stopTimer = setTimeout(() => this.stopDelivery.abort(), grace);
+    this.stopTimer.unref();
+  }
+
+  /** Stops everything at once (phase 2 immediately). */
+  abort(): void {
+    this.stop();
+    this.stopDelivery.abort();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort();
+    if (this.stopTimer) clearTimeout(this.stopTimer);
+    await this.sink.close().catch(() => undefined);
+    for (const t of this.tenants) t.http.close();
+    await this.store.close();
+  }
+}

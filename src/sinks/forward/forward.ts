@@ -1,0 +1,257 @@
+/**
+ * The forward sink: delivers batches to Fluentd / Fluent Bit in PackedForward mode and resolves a
+ * batch only when the receiver acknowledged every one of its packets, matched by chunk id.
+ *
+ * Why not fluent-logger or @fluent-org/logger: see docs/forward-delivery-findings.md. In short, the
+ * first cannot say "acknowledged" exactly once; the second leaves promises pending forever on an
+ * unreachable receiver or a failed handshake, keeps in-flight promises waiting out the ack timeout
+ * after a connection loss, merges concurrent batches of one tag into one unbounded packet, and costs
+ * a promise and an encoder per event. This layer is small and owns every one of those decisions.
+ *
+ * Guarantees of send(events):
+ * - resolves only after every packet of the batch was acked on the connection it was written to;
+ * - rejects (retryable BridgeError) on ack deadline, connection loss, handshake failure or close();
+ * - settles exactly once; an ack that arrives after its batch settled is ignored;
+ * - never hangs: a deadline (`ackTimeoutMs`) bounds connecting and every wait for an ack; it restarts
+ *   when one of the batch's packets is written or acked, and time spent queued behind other batches'
+ *   unacked packets on an open connection does not count (their own deadlines bound that wait).
+ *   Otherwise a receiver acking each packet well within the timeout still timed batches out (and got
+ *   them twice) whenever more packets were queued than the in-flight window holds.
+ * No retries and no requeueing here: the caller re-sends a rejected batch.
+ */
+import type { OutEvent, Sink } from '../../contracts';
+import { BridgeError } from '../../errors';
+import { registerSecret, silentLogger, type Logger } from '../../obs/log';
+import { ForwardConnection } from './forward-connection';
+import { EventTooLargeError, PacketBuilder, type Packet } from './forward-protocol';
+
+export interface ForwardSinkOptions {
+  host: string;
+  port: number;
+  tls?: { caPem?: string; servername?: string; rejectUnauthorized?: boolean };
+  sharedKey?: string;
+  username?: string;
+  password?: string;
+  /** Name sent in the handshake's PING; default os.hostname(). Must differ from the receiver's. */
+  clientHostname?: string;
+  /** Deadline of one send() call, from call to last ack. Default 30 000 (Fluentd can take seconds). */
+  ackTimeoutMs?: number;
+  /** Deadline of connect + handshake. Default min(ackTimeoutMs, 10 000). */
+  connectTimeoutMs?: number;
+  /** Upper bound of one packet's size. Default 4 MiB, below Fluent Bit's 6,144,000-byte buffer_max_size. */
+  maxBatchBytes?: number;
+  /**
+   * Batches (send calls) with packets written and not all acked, at most; more wait their turn.
+   * Default 16. A batch's packets (one per tag) go out together: they are encoded already, so holding
+   * some back would only cost round trips (with a receiver slow to ack, most of the time).
+   */
+  maxInFlight?: number;
+  logger?: Logger;
+}
+
+interface Batch {
+  packets: Packet[];
+  next: number; // index of the next packet to write
+  unacked: number;
+  settled: boolean;
+  resolve: () => void;
+  reject: (e: BridgeError) => void;
+  timer: NodeJS.Timeout;
+}
+
+export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+export class ForwardSink implements Sink {
+  readonly acknowledged = true;
+  private readonly o: Required<Pick<ForwardSinkOptions, 'ackTimeoutMs' | 'connectTimeoutMs' | 'maxBatchBytes' | 'maxInFlight'>> & ForwardSinkOptions;
+  private readonly log: Logger;
+  private readonly builder: PacketBuilder;
+  /** Batches with packets still to write, in send order. */
+  private readonly queue: Batch[] = [];
+  /** Written, unacked packets of the current connection: chunk id → batch. */
+  private readonly inFlight = new Map<string, Batch>();
+  /** Batches in the window: a packet written, not settled yet. */
+  private active = 0;
+  private conn: ForwardConnection | null = null;
+  private connecting: Promise<void> | null = null;
+  private connectAbort: AbortController | null = null;
+  private closed = false;
+  /** Acks that matched nothing (late after a deadline, or a wrong chunk id): for tests and metrics. */
+  unmatchedAcks = 0;
+
+  constructor(opts: ForwardSinkOptions) {
+    const ackTimeoutMs = opts.ackTimeoutMs ?? 30_000;
+    this.o = {
+      ...opts,
+      ackTimeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(ackTimeoutMs, 10_000),
+      maxBatchBytes: opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+      maxInFlight: Math.max(1, opts.maxInFlight ?? 16),
+    };
+    registerSecret(opts.sharedKey);
+    registerSecret(opts.password);
+    this.log = (opts.logger ?? silentLogger).child({ component: 'forward-sink' });
+    this.builder = new PacketBuilder(this.o.maxBatchBytes);
+  }
+
+  send(events: OutEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(new BridgeError('SINK_CLOSED', 'the forward sink is closed; batch not sent', { retryable: true }));
+    if (events.length === 0) return Promise.resolve();
+    let packets: Packet[];
+    try {
+      packets = this.builder.build(events);
+    } catch (e) {
+      if (e instanceof EventTooLargeError) {
+        return Promise.reject(new BridgeError('SINK_EVENT_TOO_LARGE', `${e.message}; raise sink.maxBatchBytes (and the receiver's buffer limit) or drop the record`, { retryable: false, details: { index: e.index, bytes: e.bytes, limit: e.limit, tag: events[e.index]?.tag } }));
+      }
+      return Promise.reject(new BridgeError('INTERNAL', `a record could not be encoded (${(e as Error).message})`, { retryable: false, cause: e }));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const batch: Batch = { packets, next: 0, unacked: packets.length, settled: false, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
+      batch.timer = setTimeout(() => this.onDeadline(batch), this.o.ackTimeoutMs);
+      this.queue.push(batch);
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new BridgeError('SINK_CLOSED', 'the forward sink closed before the receiver acknowledged; the batch will be sent again on restart', { retryable: true });
+    for (const b of [...this.queue, ...this.inFlight.values()]) this.settle(b, err);
+    this.connectAbort?.abort();
+    this.conn?.destroy();
+    this.conn = null;
+  }
+
+  /** Writes queued packets while the connection is up and the in-flight window has room. */
+  private pump(): void {
+    if (this.closed || this.queue.length === 0) return;
+    const conn = this.conn;
+    if (!conn || !conn.isOpen) {
+      this.connect();
+      return;
+    }
+    while (this.queue.length > 0) {
+      const b = this.queue[0];
+      if (b.next === 0) {
+        if (this.active >= this.o.maxInFlight) break;
+        this.active++;
+      }
+      const p = b.packets[b.next++];
+      // Register before writing: a loopback ack can arrive before write() returns control.
+      this.inFlight.set(p.chunk, b);
+      // The buffer goes back to the pool once the kernel has the bytes (or the socket died).
+      conn.write(p.bytes, () => this.builder.release(p));
+      this.arm(b);
+      if (b.next === b.packets.length) this.queue.shift();
+    }
+  }
+
+  private connect(): void {
+    if (this.connecting) return;
+    this.connectAbort = new AbortController();
+    const conn = ForwardConnection.open(
+      {
+        host: this.o.host,
+        port: this.o.port,
+        tls: this.o.tls,
+        secrets: this.o.sharedKey !== undefined ? { sharedKey: this.o.sharedKey, username: this.o.username, password: this.o.password } : undefined,
+        clientHostname: this.o.clientHostname,
+        connectTimeoutMs: this.o.connectTimeoutMs,
+        signal: this.connectAbort.signal,
+      },
+      {
+        onAck: (chunk) => this.onAck(chunk),
+        onClose: (err) => this.onConnectionLost(err),
+      },
+    );
+    this.connecting = conn.then(
+      (c) => {
+        this.connecting = null;
+        if (this.closed) {
+          c.destroy();
+          return;
+        }
+        this.conn = c;
+        this.log.info('connected to forward receiver', { host: this.o.host, port: this.o.port });
+        this.pump();
+      },
+      (err: BridgeError) => {
+        this.connecting = null;
+        // Reject what waits, promptly, so the caller backs off; the next send tries again.
+        this.log.warn('forward receiver not reachable', { err });
+        for (const b of [...this.queue]) this.settle(b, err);
+      },
+    );
+  }
+
+  private onAck(chunk: string): void {
+    const b = this.inFlight.get(chunk);
+    if (!b) {
+      this.unmatchedAcks++;
+      this.log.debug('ack for no pending packet ignored (late or unknown chunk id)');
+      return;
+    }
+    this.inFlight.delete(chunk);
+    if (--b.unacked === 0) this.settle(b);
+    else this.arm(b);
+    this.pump();
+  }
+
+  /** Acks come back on the connection a packet was written to: once it is gone, they never will. */
+  private onConnectionLost(err: BridgeError): void {
+    this.conn = null;
+    // Our own close() ends the connection too: that is no news unless something was still unacked.
+    if (this.closed && this.inFlight.size === 0) this.log.debug('forward connection closed', { unacked: 0 });
+    else this.log.warn('forward connection lost', { err, unacked: this.inFlight.size });
+    const batches = new Set(this.inFlight.values());
+    for (const b of this.queue) if (b.next > 0) batches.add(b);
+    for (const b of batches) this.settle(b, err);
+    // Batches not yet started stay queued for a new connection, still under their own deadline.
+    this.pump();
+  }
+
+  private arm(b: Batch): void {
+    clearTimeout(b.timer);
+    b.timer = setTimeout(() => this.onDeadline(b), this.o.ackTimeoutMs);
+  }
+
+  private onDeadline(b: Batch): void {
+    if (b.settled) return;
+    // Nothing of this batch awaits an ack: it only waits for room behind other batches' packets.
+    if (b.unacked === b.packets.length - b.next && this.conn?.isOpen && this.active >= this.o.maxInFlight) {
+      this.arm(b);
+      return;
+    }
+    // Written, or waiting behind the window of an open connection: the receiver is slow to ack.
+    const written = b.next > 0 || (this.conn?.isOpen ?? false);
+    this.settle(
+      b,
+      written
+        ? new BridgeError('SINK_ACK_TIMEOUT', `the forward receiver did not acknowledge within ${this.o.ackTimeoutMs} ms; the batch will be sent again (check the receiver's buffers and logs)`, { retryable: true, details: { host: this.o.host, port: this.o.port } })
+        : new BridgeError('SINK_UNREACHABLE', `the batch could not be written to the forward receiver within ${this.o.ackTimeoutMs} ms`, { retryable: true, details: { host: this.o.host, port: this.o.port } }),
+    );
+  }
+
+  /** The only place a batch settles: once, dropping its pending chunk ids so late acks match nothing. */
+  private settle(b: Batch, err?: BridgeError): void {
+    if (b.settled) return;
+    b.settled = true;
+    if (b.next > 0) this.active--;
+    clearTimeout(b.timer);
+    const i = this.queue.indexOf(b);
+    if (i >= 0) this.queue.splice(i, 1);
+    if (b.unacked > 0) {
+      for (let k = 0; k < b.next; k++) this.inFlight.delete(b.packets[k].chunk);
+    }
+    b.packets = [];
+    if (err) b.reject(err);
+    else b.resolve();
+    if (err && !this.closed) queueMicrotask(() => this.pump());
+  }
+}
+
+export function createForwardSink(opts: ForwardSinkOptions): ForwardSink {
+  return new ForwardSink(opts);
+}

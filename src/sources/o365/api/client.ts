@@ -1,0 +1,433 @@
+/**
+ * The Management Activity API client for one tenant: subscriptions, content listings (paged via
+ * the `NextPageUri` header) and blob downloads. Every call is pinned to the configured API
+ * origin, carries `PublisherIdentifier`, goes through the tenant's rate limiter, is retried by
+ * the retry policy, and renews the token once on a 401.
+ */
+import type { Readable } from 'node:stream';
+import type { AxiosResponse } from 'axios';
+import type { ActivityApi, ContentRef, SubscriptionStatus, TokenProvider } from '../../../contracts';
+import { BridgeError, isBridgeError, redactUri } from '../../../errors';
+import { silentLogger, type Logger } from '../../../obs/log';
+import type { Metrics } from '../../../obs/metrics';
+import type { HttpStack } from '../../../net/http';
+import { mapHttpError, mapTransportError, HINT_AUDIT_OFF, type CallContext } from './errors';
+import { withRetry, parseRetryAfter, type RetryOptions } from '../../../net/retry';
+import { RateLimiter, DEFAULT_REQUESTS_PER_MINUTE } from './rate-limiter';
+import { clampWindow, earliestStart, formatApiTime, MAX_WINDOW_MS, WINDOW_SAFETY_MARGIN_MS, type ClampedWindow } from './window';
+import { apiOrigin, assertApiOrigin, listingStart, operationUrl, withPublisher } from './urls';
+import { guardBlobStream, tooLarge } from './blob-stream';
+
+export { clampWindow, MAX_WINDOW_MS, MAX_AGE_MS, WINDOW_SAFETY_MARGIN_MS, earliestStart, formatApiTime } from './window';
+
+export interface ActivityApiOptions {
+  tenantId: string;
+  apiRoot: string;
+  /** Sent as `PublisherIdentifier` on every call; default the tenant id (as the docs advise). */
+  publisherId?: string;
+  tokens: TokenProvider;
+  http: HttpStack;
+  /** Blob size limit; larger blobs are refused (BLOB_TOO_LARGE). Default 256 MiB. */
+  maxBlobBytes?: number;
+  /** Per-tenant request budget. Default 1,500/min (baseline quota is 2,000/min). */
+  requestsPerMinute?: number;
+  clock?: () => number;
+  logger?: Logger;
+  retry?: RetryOptions;
+  /** Safety margin kept from the 7-day limit. */
+  windowMarginMs?: number;
+  /** Aborts every call and retry wait that has no signal of its own (the bridge's shutdown). */
+  signal?: AbortSignal;
+  /** Counters for requests, throttling, retries and bytes (per call, not per record). */
+  metrics?: Pick<Metrics, 'apiRequest' | 'throttled' | 'retry' | 'bytesFetched'>;
+}
+
+export interface SubscriptionResult extends SubscriptionStatus {
+  /** Set when the content type could not be enabled (e.g. API_SUBSCRIPTION_DISABLED). */
+  error?: BridgeError;
+}
+
+/** The ActivityApi contract plus what the CLI and poller use. */
+export interface ActivityClient extends ActivityApi {
+  listSubscriptions(): Promise<SubscriptionStatus[]>;
+  /** Starts one content type; `AF20024` (already enabled) is success. */
+  startSubscription(contentType: string): Promise<SubscriptionStatus>;
+  stopSubscription(contentType: string): Promise<void>;
+  ensureSubscriptions(contentTypes: readonly string[]): Promise<SubscriptionResult[]>;
+  /** Local clock corrected for a server clock running ahead: windows computed from it stay valid. */
+  now(): number;
+  /** Last measured server-minus-local clock difference (ms), from `Date` headers. */
+  readonly clockSkewMs: number;
+  /** Clamps a window with this client's corrected clock and margin. */
+  clamp(start: Date, end: Date): ClampedWindow | null;
+}
+
+export const DEFAULT_MAX_BLOB_BYTES = 256 * 1024 * 1024;
+/** Microsoft asks for 15 minutes between start requests for the same content type. */
+export const START_INTERVAL_MS = 15 * 60_000;
+/** Skew beyond which we warn (Date has 1-second resolution). */
+export const SKEW_WARN_MS = 3 * 60_000;
+/** A next-page link starting closer than this to the 7-day limit is dropped (the request would fail on arrival). */
+const AGED_LINK_MARGIN_MS = 60_000;
+/** How many times one listing may fall back to a fresh, clamped start. */
+const MAX_RELISTS = 3;
+/** Listing/subscription bodies are small; cap them anyway. */
+const MAX_LISTING_BYTES = 32 * 1024 * 1024;
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+interface Call {
+  method: 'GET' | 'POST';
+  url: URL;
+  kind: 'api' | 'blob';
+  stream?: boolean;
+  signal?: AbortSignal;
+}
+
+async function readSmall(stream: Readable, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of stream) {
+      const b = c as Buffer;
+      chunks.push(b);
+      n += b.length;
+      if (n >= max) break;
+    }
+  } catch {
+    /* a broken error body still leaves the status to map */
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, max);
+}
+
+function header(res: AxiosResponse, name: string): string | undefined {
+  const v = (res.headers as Record<string, unknown>)[name.toLowerCase()];
+  if (Array.isArray(v)) return v.length ? String(v[0]).trim() : undefined;
+  return typeof v === 'string' ? v.trim() : v === undefined || v === null ? undefined : String(v);
+}
+
+function parseJson(text: unknown, uri: string, status: number): unknown {
+  if (typeof text !== 'string') return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BridgeError('API_SERVER', `response from ${redactUri(uri)} is not JSON (HTTP ${status}, ${text.length} chars); retried`, {
+      retryable: true,
+      details: { uri: redactUri(uri), status, afCode: null },
+    });
+  }
+}
+
+export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
+  const { tenantId, tokens, http } = opts;
+  const apiRoot = opts.apiRoot.replace(/\/+$/, '');
+  const origin = apiOrigin(apiRoot);
+  const publisherId = opts.publisherId ?? tenantId;
+  const clock = opts.clock ?? Date.now;
+  const maxBlobBytes = opts.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
+  const margin = opts.windowMarginMs ?? WINDOW_SAFETY_MARGIN_MS;
+  const log = (opts.logger ?? silentLogger).child({ tenant: tenantId, component: 'api' });
+  const retryOpts: RetryOptions = { ...opts.retry };
+  const limiter = new RateLimiter({ requestsPerMinute: opts.requestsPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE, clock, sleep: retryOpts.sleep });
+
+  let skewMs = 0;
+  let lastSkewWarn = -Infinity;
+  const lastStart = new Map<string, number>();
+  /** Per content type: listed time with no content at all, for the "audit logging off?" hint. */
+  const emptyMs = new Map<string, number>();
+  const warnedEmpty = new Set<string>();
+
+  const observeDate = (res: AxiosResponse) => {
+    const d = header(res, 'date');
+    if (!d) return;
+    const server = Date.parse(d);
+    if (Number.isNaN(server)) return;
+    const local = clock();
+    skewMs = server - local;
+    if (Math.abs(skewMs) > SKEW_WARN_MS && local - lastSkewWarn > 10 * 60_000) {
+      lastSkewWarn = local;
+      log.warn('clock skew with the API server', { skewSeconds: Math.round(skewMs / 1000), hint: 'sync the system clock (NTP); windows are computed to stay valid anyway' });
+    }
+  };
+
+  const now = () => clock() + Math.max(0, skewMs);
+
+  const metrics = opts.metrics;
+  /** The operation's name for metrics: `blob`, or the path after activity/feed/ (e.g. `subscriptions/content`). */
+  const operationOf = (call: Call) => (call.kind === 'blob' ? 'blob' : (/\/activity\/feed\/(.+)$/.exec(call.url.pathname)?.[1] ?? 'other'));
+
+  const sendOnce = async (call: Call, token: string): Promise<AxiosResponse> => {
+    try {
+      const res = await sendRaw(call, token);
+      metrics?.apiRequest(tenantId, operationOf(call), res.status);
+      if (!call.stream && typeof res.data === 'string') metrics?.bytesFetched(tenantId, res.data.length);
+      return res;
+    } catch (err) {
+      metrics?.apiRequest(tenantId, operationOf(call), (err as BridgeError).code === 'API_TIMEOUT' ? 'timeout' : 'network');
+      throw err;
+    }
+  };
+
+  const sendRaw = async (call: Call, token: string): Promise<AxiosResponse> => {
+    const ctx: CallContext = { uri: call.url.toString(), kind: call.kind };
+    try {
+      return await http.axios.request({
+        method: call.method,
+        url: call.url.toString(),
+        headers: {
+          Authorization: `Bearer ${token}`,
+          Accept: 'application/json',
+          // Only encodings guardBlobStream can decode.
+          ...(call.stream ? { 'Accept-Encoding': 'gzip, deflate, br' } : {}),
+        },
+        responseType: call.stream ? 'stream' : 'text',
+        transformResponse: [(d: unknown) => d],
+        maxContentLength: call.stream ? -1 : MAX_LISTING_BYTES,
+        signal: call.signal,
+        // Blobs are decoded in guardBlobStream, which needs Content-Encoding to judge truncation.
+        decompress: !call.stream,
+      });
+    } catch (err) {
+      // Never keep axios' error: its config carries the Authorization header.
+      throw mapTransportError(err, ctx);
+    }
+  };
+
+  const getToken = async (force: boolean): Promise<string> => {
+    try {
+      return await tokens.getToken(force);
+    } catch (err) {
+      if (err instanceof BridgeError) throw err;
+      throw new BridgeError('AUTH_FAILED', `could not get a token for tenant ${tenantId}; check the credential`, { retryable: false });
+    }
+  };
+
+  /**
+   * One API call with rate limiting, retries and one token renewal on 401. Resolves with a 2xx
+   * response and, unless streaming, its parsed JSON body (a non-JSON body is retried like a 5xx).
+   */
+  const request = async (call: Call): Promise<{ res: AxiosResponse; body: unknown }> => {
+    // Without it a stop waited out the retry backoff (up to a minute during a token outage).
+    if (!call.signal && opts.signal) call.signal = opts.signal;
+    withPublisher(call.url, publisherId);
+    assertApiOrigin(call.url.toString(), origin, call.kind === 'blob' ? 'contentUri' : 'request');
+    const ctx: CallContext = { uri: call.url.toString(), kind: call.kind };
+    let renewed = false;
+    return withRetry(
+      async () => {
+        await limiter.acquire(call.signal);
+        let res = await sendOnce(call, await getToken(false));
+        if (res.status === 401 && !renewed) {
+          renewed = true;
+          if (call.stream) await readSmall(res.data as Readable, MAX_ERROR_BODY_BYTES);
+          log.info('token refused (401); renewing once', { uri: redactUri(ctx.uri) });
+          const fresh = await getToken(true);
+          await limiter.acquire(call.signal);
+          res = await sendOnce(call, fresh);
+        }
+        observeDate(res);
+        if (res.status >= 200 && res.status < 300) {
+          if (call.stream) return { res, body: undefined };
+          const text = res.data;
+          const empty = typeof text === 'string' && text.trim() === '';
+          return { res, body: empty ? undefined : parseJson(text, ctx.uri, res.status) };
+        }
+        const body = call.stream ? await readSmall(res.data as Readable, MAX_ERROR_BODY_BYTES) : res.data;
+        throw mapHttpError(res.status, body, ctx, parseRetryAfter(header(res, 'retry-after'), clock()));
+      },
+      {
+        ...retryOpts,
+        signal: call.signal,
+        onRetry: (err, attempt, delayMs) => {
+          metrics?.retry(tenantId, err.code);
+          if (err.code === 'API_THROTTLED') {
+            metrics?.throttled(tenantId);
+            limiter.pauseFor(delayMs);
+          }
+          log.info('retrying', { code: err.code, afCode: err.details.afCode, status: err.details.status, attempt, delayMs, uri: redactUri(ctx.uri) });
+        },
+      },
+    );
+  };
+
+  const listSubscriptions = async (): Promise<SubscriptionStatus[]> => {
+    const { body } = await request({ method: 'GET', url: operationUrl(apiRoot, tenantId, 'subscriptions/list'), kind: 'api' });
+    if (!Array.isArray(body)) {
+      throw new BridgeError('API_SERVER', `subscriptions/list for tenant ${tenantId} did not return an array`, { retryable: true });
+    }
+    return body as SubscriptionStatus[];
+  };
+
+  const startSubscription = async (contentType: string): Promise<SubscriptionStatus> => {
+    lastStart.set(contentType, clock());
+    const url = operationUrl(apiRoot, tenantId, 'subscriptions/start', { contentType });
+    try {
+      const { body } = await request({ method: 'POST', url, kind: 'api' });
+      const b = (body && typeof body === 'object' ? body : {}) as Partial<SubscriptionStatus>;
+      log.info('subscription started', { contentType });
+      return { contentType: b.contentType ?? contentType, status: b.status ?? 'enabled', webhook: b.webhook ?? null };
+    } catch (err) {
+      // AF20024: "already enabled, no property change" — success, not an error.
+      if (isBridgeError(err) && err.details.afCode === 'AF20024') return { contentType, status: 'enabled', webhook: null };
+      throw err;
+    }
+  };
+
+  const stopSubscription = async (contentType: string): Promise<void> => {
+    await request({ method: 'POST', url: operationUrl(apiRoot, tenantId, 'subscriptions/stop', { contentType }), kind: 'api' });
+    log.info('subscription stopped', { contentType });
+  };
+
+  const ensureSubscriptions = async (contentTypes: readonly string[]): Promise<SubscriptionResult[]> => {
+    const current = await listSubscriptions();
+    const out: SubscriptionResult[] = [];
+    for (const ct of contentTypes) {
+      const found = current.find((s) => s && typeof s.contentType === 'string' && s.contentType.toLowerCase() === ct.toLowerCase());
+      if (found && String(found.status).toLowerCase() === 'enabled') {
+        out.push(found);
+        continue;
+      }
+      const last = lastStart.get(ct);
+      if (last !== undefined && clock() - last < START_INTERVAL_MS) {
+        // Don't hammer subscriptions/start: Microsoft asks for 15 minutes between attempts.
+        log.info('subscription start requested recently; not asking again yet', { contentType: ct, status: found?.status ?? 'absent' });
+        out.push({ contentType: ct, status: found?.status ?? 'pending', webhook: found?.webhook ?? null });
+        continue;
+      }
+      try {
+        out.push(await startSubscription(ct));
+      } catch (err) {
+        if (isBridgeError(err, 'API_SUBSCRIPTION_DISABLED') || isBridgeError(err, 'API_BAD_REQUEST')) {
+          log.error('subscription could not be enabled', { contentType: ct, error: err });
+          out.push({ contentType: ct, status: found?.status ?? 'disabled', webhook: found?.webhook ?? null, error: err });
+          continue;
+        }
+        throw err;
+      }
+    }
+    return out;
+  };
+
+  const noteListing = (contentType: string, win: ClampedWindow, items: number) => {
+    if (items > 0) {
+      emptyMs.delete(contentType);
+      return;
+    }
+    const total = (emptyMs.get(contentType) ?? 0) + (+win.end - +win.start);
+    emptyMs.set(contentType, total);
+    if (total >= MAX_WINDOW_MS && !warnedEmpty.has(contentType)) {
+      warnedEmpty.add(contentType);
+      log.warn('no content listed for 24 hours', { contentType, hint: `an empty feed often means unified audit logging is off or admin consent is missing: ${HINT_AUDIT_OFF}` });
+    }
+  };
+
+  async function* listContent(contentType: string, start: Date, end: Date): AsyncGenerator<ContentRef[]> {
+    let win = clampWindow(start, end, now(), margin);
+    if (!win) {
+      log.warn('listing window is empty or entirely past the 7-day limit; nothing to list', { contentType, start: formatApiTime(start), end: formatApiTime(end) });
+      return;
+    }
+    if (win.startClamped) log.warn('listing start moved forward to the 7-day limit', { contentType, asked: formatApiTime(start), start: formatApiTime(win.start) });
+    const firstUrl = (w: ClampedWindow) =>
+      operationUrl(apiRoot, tenantId, 'subscriptions/content', { contentType, startTime: formatApiTime(w.start), endTime: formatApiTime(w.end) });
+    let url: URL | null = firstUrl(win);
+    let isNextPage = false;
+    let relists = 0;
+    let items = 0;
+    const seen = new Set<string>();
+
+    /** False when nothing of the window is left to list; throws when re-listing does not converge. */
+    const relist = (why: string): boolean => {
+      relists++;
+      if (relists > MAX_RELISTS) {
+        throw new BridgeError('API_BAD_WINDOW', `listing ${contentType} kept failing near the 7-day limit (${why}); the window will be recomputed`, {
+          retryable: false,
+          details: { contentType, start: formatApiTime(start), end: formatApiTime(end) },
+        });
+      }
+      const fresh = clampWindow(start, end, now(), margin);
+      if (!fresh) {
+        log.warn('listing window aged entirely past the 7-day limit; nothing left to list', { contentType, why });
+        return false;
+      }
+      log.warn('re-listing the window from a fresh, clamped start', { contentType, why, start: formatApiTime(fresh.start), end: formatApiTime(fresh.end) });
+      win = fresh;
+      url = firstUrl(fresh);
+      isNextPage = false;
+      seen.clear();
+      return true;
+    };
+
+    while (url) {
+      if (isNextPage) {
+        const ps = listingStart(url.toString());
+        // A smaller margin than for new windows: a freshly clamped start must not count as aged at once.
+        if (ps !== undefined && ps < earliestStart(now(), AGED_LINK_MARGIN_MS)) {
+          // The queued link's start aged past the limit: following it would only earn AF20055/AF20030.
+          if (!relist('next-page start aged past the 7-day limit')) return;
+          continue;
+        }
+      }
+      let res: AxiosResponse;
+      let body: unknown;
+      try {
+        ({ res, body } = await request({ method: 'GET', url, kind: 'api' }));
+      } catch (err) {
+        if (isNextPage && isBridgeError(err, 'API_BAD_WINDOW')) {
+          if (relist(`next page refused (${String(err.details.afCode)})`)) continue;
+        }
+        throw err;
+      }
+      if (!Array.isArray(body)) {
+        throw new BridgeError('API_SERVER', `content listing ${redactUri(url.toString())} did not return a JSON array`, {
+          retryable: true,
+          details: { uri: redactUri(url.toString()) },
+        });
+      }
+      items += body.length;
+      yield body as ContentRef[];
+      const next = header(res, 'NextPageUri');
+      if (!next) break;
+      // Pin before following: the token must never go to another host or scheme.
+      const nextUrl = assertApiOrigin(next, origin, 'NextPageUri');
+      const key = nextUrl.toString();
+      if (seen.has(key)) {
+        throw new BridgeError('API_SERVER', `the API returned a NextPageUri already followed (${redactUri(key)}); stopping this listing`, { retryable: true });
+      }
+      seen.add(key);
+      url = nextUrl;
+      isNextPage = true;
+    }
+    noteListing(contentType, win, items);
+  }
+
+  const fetchBlob = async (contentUri: string, signal?: AbortSignal): Promise<Readable> => {
+    const url = assertApiOrigin(contentUri, origin, 'contentUri');
+    const { res } = await request({ method: 'GET', url, kind: 'blob', stream: true, signal });
+    const stream = res.data as Readable;
+    const lenHeader = header(res, 'content-length');
+    const len = lenHeader !== undefined && /^\d+$/.test(lenHeader) ? Number(lenHeader) : undefined;
+    if (len !== undefined && len > maxBlobBytes) {
+      stream.destroy();
+      throw tooLarge(contentUri, maxBlobBytes, `Content-Length ${len}`);
+    }
+    if (metrics) stream.on('data', (chunk: Buffer) => metrics.bytesFetched(tenantId, chunk.length));
+    return guardBlobStream(stream, { uri: url.toString(), maxBytes: maxBlobBytes, expectedBytes: len, encoding: header(res, 'content-encoding'), signal });
+  };
+
+  return {
+    tenantId,
+    ensureSubscriptions,
+    listContent,
+    fetchBlob,
+    listSubscriptions,
+    startSubscription,
+    stopSubscription,
+    now,
+    get clockSkewMs() {
+      return skewMs;
+    },
+    clamp: (start, end) => clampWindow(start, end, now(), margin),
+  };
+}

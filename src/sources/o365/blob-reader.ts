@@ -1,0 +1,395 @@
+/**
+ * Streaming reader for content blobs (a JSON array of records) and NDJSON files.
+ *
+ * Why not a full streaming JSON parser: JSON.parse is native and several times faster than any
+ * tokenizer written in JS. So we only *split*: a byte scanner finds where each top-level element
+ * starts and ends (tracking strings, escapes and nesting; inside strings it jumps with the native
+ * Buffer#indexOf), and each element is handed to JSON.parse alone. Memory is bounded by the largest
+ * single record (capped by `maxRecordBytes`), not by the blob.
+ *
+ * Two kinds of failure:
+ * - the element itself is bad (JSON.parse fails, too large, nested too deep): yielded as an item with
+ *   `error` so the caller can quarantine it with a reason and go on;
+ * - the stream is structurally broken (truncated, garbage between elements, empty): thrown as a
+ *   BridgeError (BLOB_MALFORMED by default), because the whole blob must be fetched again.
+ */
+import { isUtf8 } from 'node:buffer';
+import { BridgeError, type ErrorCode } from '../../errors';
+
+/** What a `__proto__` key is renamed to: JS consumers (msgpack decoders, object spreads) reject or misread it. */
+export const PROTO_KEY_RENAMED = '__proto__renamed';
+
+export interface ReadItem {
+  /** The parsed element; undefined when `error` is set. */
+  record: unknown;
+  /** Why this element could not be read (parse error, too large, too deep). */
+  error?: BridgeError;
+  /** Up to 512 characters of the raw element when `error` is set (for the quarantine). */
+  raw?: string;
+  /** 0-based position of the element in the blob/file. */
+  index: number;
+  /** Byte offset where the element starts. */
+  offset: number;
+  /** 1-based line where the element starts. */
+  line: number;
+  /** Size of the element in bytes. */
+  bytes: number;
+  /** Set when invalid UTF-8 in the record was replaced by U+FFFD: the caller quarantines it, whole, with this reason. */
+  repaired?: string;
+  /** The record's text may hold a `__proto__` key (literal or escaped): see `renameProtoKeys`. */
+  mayHaveProtoKey?: boolean;
+}
+
+export interface ReadOptions {
+  /** Largest single record accepted; larger ones become error items (default 16 MiB). */
+  maxRecordBytes?: number;
+  /** Deepest nesting accepted; deeper records become error items (default 128). */
+  maxDepth?: number;
+  /** Name used in error messages (a redacted URI or a file name). */
+  source?: string;
+  /** Code for structural errors: BLOB_MALFORMED (blobs) or INPUT_MALFORMED (files). */
+  errorCode?: ErrorCode;
+  /** Accept input with no value at all (an empty file); a blob body is never empty. */
+  allowEmpty?: boolean;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const COMMA = 0x2c;
+const NL = 0x0a;
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === NL || c === 0x0d || c === 0x09;
+}
+
+const enum Mode {
+  Unknown, // nothing but whitespace seen yet
+  Array, // inside the top-level array
+  Lines, // NDJSON / concatenated top-level values
+  Done, // after the closing bracket of the array
+}
+
+const enum Expect {
+  Value, // before an element (or the closing bracket if the array is empty so far)
+  ValueAfterComma, // after a comma: an element is required
+  Separator, // after an element: comma or closing bracket (array), anything (lines)
+}
+
+/** Incremental splitter: push chunks, get complete elements back. Exposed for tests and the bench. */
+export class JsonSplitter {
+  private readonly maxRecordBytes: number;
+  private readonly maxDepth: number;
+  private readonly source: string;
+  private readonly errorCode: ErrorCode;
+  private readonly allowEmpty: boolean;
+
+  private mode: Mode = Mode.Unknown;
+  private expect: Expect = Expect.Value;
+  private pos = 0; // absolute byte offset of the start of the current chunk
+  private line = 1;
+  private index = 0;
+  private bomChecked = false;
+
+  // Current element being scanned.
+  private inElement = false;
+  private depth = 0;
+  private maxSeenDepth = 0;
+  private inString = false;
+  private escaped = false;
+  private scalar = false; // a non-string scalar at element level (number, true, null...)
+  private elemOffset = 0;
+  private elemLine = 0;
+  private elemBytes = 0;
+  private pieces: Buffer[] = [];
+  private tooLarge = false;
+  private rawHead = '';
+
+  constructor(opts: ReadOptions = {}) {
+    this.maxRecordBytes = opts.maxRecordBytes ?? 16 * 1024 * 1024;
+    this.maxDepth = opts.maxDepth ?? 128;
+    this.source = opts.source ?? 'input';
+    this.errorCode = opts.errorCode ?? 'BLOB_MALFORMED';
+    this.allowEmpty = opts.allowEmpty ?? false;
+  }
+
+  private fail(msg: string, at: number): never {
+    this.pieces = [];
+    throw new BridgeError(this.errorCode, `${this.source}: ${msg} at byte ${at} (line ${this.line})`, {
+      retryable: this.errorCode === 'BLOB_MALFORMED',
+      details: { offset: at, line: this.line },
+    });
+  }
+
+  push(chunk: Buffer): ReadItem[] {
+    const out: ReadItem[] = [];
+    let buf = chunk;
+    if (!this.bomChecked && buf.length > 0) {
+      this.bomChecked = true;
+      if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+        buf = buf.subarray(3);
+        this.pos += 3;
+      }
+    }
+    const len = buf.length;
+    let segStart = this.inElement ? 0 : -1; // where the current element's bytes begin in this chunk
+    let i = 0;
+    while (i < len) {
+      if (this.inString) {
+        let from = i;
+        if (this.escaped) {
+          this.escaped = false;
+          from = i + 1;
+          if (from > len) break;
+        }
+        const end = this.findQuote(buf, from);
+        if (end < 0) {
+          i = len;
+          break;
+        }
+        this.inString = false;
+        i = end + 1;
+        if (this.depth === 0) {
+          // a top-level string element ends at its closing quote
+          this.finishElement(buf, segStart, i, out);
+          segStart = -1;
+        }
+        continue;
+      }
+      const c = buf[i];
+      if (this.inElement) {
+        if (this.scalar) {
+          if (isWs(c) || c === COMMA || c === RBRACKET || c === RBRACE || c === LBRACE || c === LBRACKET || c === QUOTE) {
+            this.scalar = false;
+            this.finishElement(buf, segStart, i, out);
+            segStart = -1;
+            continue; // re-examine c as a separator
+          }
+          i++;
+          continue;
+        }
+        if (c === QUOTE) {
+          this.inString = true;
+        } else if (c === LBRACE || c === LBRACKET) {
+          this.depth++;
+          if (this.depth > this.maxSeenDepth) this.maxSeenDepth = this.depth;
+        } else if (c === RBRACE || c === RBRACKET) {
+          this.depth--;
+          if (this.depth === 0) {
+            i++;
+            this.finishElement(buf, segStart, i, out);
+            segStart = -1;
+            continue;
+          }
+        } else if (c === NL) {
+          this.line++;
+        }
+        i++;
+        continue;
+      }
+      // Between elements.
+      if (isWs(c)) {
+        if (c === NL) this.line++;
+        i++;
+        continue;
+      }
+      switch (this.mode) {
+        case Mode.Unknown:
+          if (c === LBRACKET) {
+            this.mode = Mode.Array;
+            this.expect = Expect.Value;
+            i++;
+            continue;
+          }
+          this.mode = Mode.Lines;
+          this.expect = Expect.Value;
+          break; // fall through to start an element
+        case Mode.Done:
+          return this.fail('unexpected data after the end of the JSON array', this.pos + i);
+        case Mode.Array:
+          if (this.expect === Expect.Separator) {
+            if (c === COMMA) {
+              this.expect = Expect.ValueAfterComma;
+              i++;
+              continue;
+            }
+            if (c === RBRACKET) {
+              this.mode = Mode.Done;
+              i++;
+              continue;
+            }
+            this.fail(`expected "," or "]" but found ${JSON.stringify(String.fromCharCode(c))}`, this.pos + i);
+          }
+          if (c === RBRACKET && this.expect === Expect.Value) {
+            this.mode = Mode.Done;
+            i++;
+            continue;
+          }
+          if (c === COMMA || c === RBRACKET) this.fail(`expected a value but found ${JSON.stringify(String.fromCharCode(c))}`, this.pos + i);
+          break;
+        case Mode.Lines:
+          if (c === COMMA || c === RBRACKET || c === RBRACE) {
+            this.fail(`unexpected ${JSON.stringify(String.fromCharCode(c))} between records`, this.pos + i);
+          }
+          break;
+      }
+      // Start an element at i.
+      this.inElement = true;
+      this.elemOffset = this.pos + i;
+      this.elemLine = this.line;
+      this.elemBytes = 0;
+      this.tooLarge = false;
+      this.rawHead = '';
+      this.depth = 0;
+      this.maxSeenDepth = 0;
+      segStart = i;
+      if (c === QUOTE) {
+        this.inString = true;
+        i++;
+      } else if (c === LBRACE || c === LBRACKET) {
+        this.depth = 1;
+        this.maxSeenDepth = 1;
+        i++;
+      } else {
+        this.scalar = true;
+        i++;
+      }
+    }
+    if (this.inElement && segStart >= 0) this.keep(buf, segStart, len);
+    this.pos += len;
+    return out;
+  }
+
+  /** Call at end of input: completes a trailing scalar, or throws if the input was cut short. */
+  end(): ReadItem[] {
+    const out: ReadItem[] = [];
+    if (this.inElement && this.scalar && !this.inString) {
+      this.scalar = false;
+      this.finishElement(Buffer.alloc(0), 0, 0, out);
+    }
+    if (this.inElement) this.fail('input ends inside a record (truncated)', this.pos);
+    if (this.mode === Mode.Array) this.fail('input ends before the closing "]" (truncated)', this.pos);
+    if (this.mode === Mode.Unknown && !this.allowEmpty) this.fail('empty body, expected a JSON array', this.pos);
+    return out;
+  }
+
+  /** Index of the closing quote at or after `from`, or -1 (then `escaped` holds the state at chunk end). */
+  private findQuote(buf: Buffer, from: number): number {
+    let i = from;
+    for (;;) {
+      const q = buf.indexOf(QUOTE, i);
+      if (q < 0) {
+        let n = 0;
+        for (let k = buf.length - 1; k >= i && buf[k] === BACKSLASH; k--) n++;
+        this.escaped = (n & 1) === 1;
+        return -1;
+      }
+      let n = 0;
+      for (let k = q - 1; k >= i && buf[k] === BACKSLASH; k--) n++;
+      if ((n & 1) === 0) return q;
+      i = q + 1;
+    }
+  }
+
+  private keep(buf: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.elemBytes += n;
+    if (this.tooLarge) return;
+    if (this.elemBytes > this.maxRecordBytes) {
+      // Stop buffering: keep scanning to find the end, then report it as one bad record.
+      this.tooLarge = true;
+      if (this.rawHead === '') this.rawHead = Buffer.concat([...this.pieces, buf.subarray(start, end)]).toString('utf8', 0, 512);
+      this.pieces = [];
+      return;
+    }
+    // Copy: the caller may reuse the chunk's memory after push() returns.
+    this.pieces.push(Buffer.from(buf.subarray(start, end)));
+  }
+
+  private finishElement(buf: Buffer, segStart: number, end: number, out: ReadItem[]): void {
+    const start = segStart < 0 ? 0 : segStart;
+    const index = this.index++;
+    const item: ReadItem = { record: undefined, index, offset: this.elemOffset, line: this.elemLine, bytes: 0 };
+    let text: string | undefined;
+    let bytes: Buffer | undefined;
+    if (this.pieces.length === 0 && !this.tooLarge) {
+      item.bytes = end - start;
+      if (item.bytes > this.maxRecordBytes) this.tooLarge = true;
+      else text = (bytes = buf.subarray(start, end)).toString('utf8');
+      if (this.tooLarge) this.rawHead = buf.toString('utf8', start, Math.min(end, start + 512));
+    } else {
+      this.keep(buf, start, end);
+      item.bytes = this.elemBytes;
+      if (!this.tooLarge) text = (bytes = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces)).toString('utf8');
+    }
+    this.pieces = [];
+    this.inElement = false;
+    if (this.mode === Mode.Array || this.mode === Mode.Lines) this.expect = Expect.Separator;
+    if (this.mode === Mode.Lines) this.expect = Expect.Value;
+
+    if (this.tooLarge) {
+      item.error = new BridgeError('BLOB_MALFORMED', `record ${index} is ${item.bytes} bytes, over the ${this.maxRecordBytes}-byte limit`, {
+        details: { reason: 'record_too_large', index, bytes: item.bytes },
+      });
+      item.raw = this.rawHead.slice(0, 512);
+    } else if (this.maxSeenDepth > this.maxDepth) {
+      item.error = new BridgeError('BLOB_MALFORMED', `record ${index} is nested ${this.maxSeenDepth} deep, over the limit of ${this.maxDepth}`, {
+        details: { reason: 'record_too_deep', index, depth: this.maxSeenDepth },
+      });
+      item.raw = text!.slice(0, 512);
+    } else {
+      try {
+        item.record = JSON.parse(text!);
+        // Both checks are a native substring search per record; the costly part runs only on a hit.
+        if (text!.includes('\uFFFD') && !isUtf8(bytes!)) item.repaired = 'invalid UTF-8 replaced by U+FFFD';
+        if (text!.includes('__proto__') || text!.includes('\\u00')) item.mayHaveProtoKey = true;
+      } catch (e) {
+        item.error = new BridgeError('BLOB_MALFORMED', `record ${index} is not valid JSON: ${(e as Error).message}`, {
+          details: { reason: 'record_unparseable', index },
+        });
+        item.raw = text!.slice(0, 512);
+      }
+    }
+    this.tooLarge = false;
+    out.push(item);
+  }
+}
+
+/**
+ * Renames own `__proto__` keys at any depth to PROTO_KEY_RENAMED; true if any was found. JSON.parse makes
+ * them harmless data here, but JS receivers (msgpack decoders, @fluent-org's server) refuse a record
+ * carrying one, which would hold delivery forever.
+ */
+export function renameProtoKeys(v: unknown, depth = 0): boolean {
+  if (v === null || typeof v !== 'object' || depth > 256) return false;
+  let found = false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (renameProtoKeys(x, depth + 1)) found = true;
+    return found;
+  }
+  const o = v as Record<string, unknown>;
+  if (Object.prototype.hasOwnProperty.call(o, '__proto__')) {
+    const value = Object.getOwnPropertyDescriptor(o, '__proto__')!.value as unknown;
+    delete o['__proto__'];
+    Object.defineProperty(o, PROTO_KEY_RENAMED, { value, enumerable: true, writable: true, configurable: true });
+    found = true;
+  }
+  for (const k in o) if (renameProtoKeys(o[k], depth + 1)) found = true;
+  return found;
+}
+
+/**
+ * Reads records from a byte stream (a content blob's body, a file, stdin), yielding each as soon as
+ * it is complete. Detects a JSON array vs NDJSON from the first non-blank byte.
+ */
+export async function* readRecords(source: AsyncIterable<Buffer | string>, opts: ReadOptions = {}): AsyncGenerator<ReadItem> {
+  const splitter = new JsonSplitter(opts);
+  for await (const chunk of source) {
+    const items = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    for (const item of items) yield item;
+  }
+  for (const item of splitter.end()) yield item;
+}

@@ -1,0 +1,219 @@
+/**
+ * The poller's decisions as pure functions (after Beats' poll transactions): which windows to list,
+ * which listed blobs to skip, and how far the checkpoint may move. No I/O here, so the rules that
+ * keep us from losing data are unit tests over plain values with an injected "now".
+ *
+ * Checkpoint meaning (per tenant and content type):
+ *   every listed blob with contentCreated < cursor has been acknowledged (or counted as lost at the
+ *   source), and so have the blobs in `doneAtCursor`, whose contentCreated equals cursor.
+ * The cursor moves only over a contiguous prefix of finished blobs in (contentCreated, contentId)
+ * order, so a failed blob holds it back and is never stepped over.
+ */
+import { MAX_AGE_MS, MAX_WINDOW_MS } from './api/window';
+import type { ContentRef } from '../../contracts';
+
+export { MAX_AGE_MS, MAX_WINDOW_MS };
+export const HOUR_MS = 3_600_000;
+
+export interface Window {
+  start: number; // ms, inclusive
+  end: number; // ms, exclusive
+}
+
+export interface CursorState {
+  cursor: string | null;
+  doneAtCursor: string[];
+}
+
+export interface PlanOptions {
+  now: number;
+  /** How far back a first run starts (ms). */
+  initialLookbackMs: number;
+  /** Re-listed on every pass to catch content that became listable late (ms). */
+  trailingMs: number;
+  /** Kept away from the API's 7-day limit: clock skew and request latency must not push a window past it. */
+  ageMarginMs: number;
+  maxWindowMs?: number;
+}
+
+/** Where the next pass starts listing. */
+export function listingStart(cursor: string | null, o: PlanOptions): number {
+  const oldest = o.now - MAX_AGE_MS + o.ageMarginMs;
+  let start = cursor === null ? o.now - o.initialLookbackMs : Math.min(Date.parse(cursor), o.now - o.trailingMs);
+  if (!Number.isFinite(start)) start = o.now - o.initialLookbackMs;
+  return Math.max(start, oldest);
+}
+
+/** Consecutive windows of at most 24 h from `start` up to `now`. */
+export function planWindows(start: number, o: PlanOptions): Window[] {
+  const max = Math.min(o.maxWindowMs ?? MAX_WINDOW_MS, MAX_WINDOW_MS);
+  const out: Window[] = [];
+  // Whole seconds: the API takes YYYY-MM-DDTHH:MM:SS, and a window must not lose the sub-second tail.
+  let s = Math.floor(start / 1000) * 1000;
+  const now = Math.floor(o.now / 1000) * 1000;
+  while (s < now) {
+    const e = Math.min(s + max, now);
+    out.push({ start: s, end: e });
+    s = e;
+  }
+  return out;
+}
+
+/** Sort listing entries the way the cursor walks them. */
+export function compareRefs(a: ContentRef, b: ContentRef): number {
+  const ta = Date.parse(a.contentCreated);
+  const tb = Date.parse(b.contentCreated);
+  if (ta !== tb) return ta - tb;
+  return a.contentId < b.contentId ? -1 : a.contentId > b.contentId ? 1 : 0;
+}
+
+/**
+ * Whether a listing entry can be used: an object with string contentId and contentUri and a parseable
+ * contentCreated. Anything else can't be fetched nor placed under the cursor (and `null` would throw).
+ */
+export function isContentRef(r: unknown): r is ContentRef {
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return false;
+  const o = r as Record<string, unknown>;
+  return (
+    typeof o.contentId === 'string' &&
+    o.contentId !== '' &&
+    typeof o.contentUri === 'string' &&
+    typeof o.contentCreated === 'string' &&
+    Number.isFinite(Date.parse(o.contentCreated))
+  );
+}
+
+/** Drop entries listed twice in one listing (the API does that), keeping the first. */
+export function uniqueRefs(refs: ContentRef[]): ContentRef[] {
+  const seen = new Set<string>();
+  const out: ContentRef[] = [];
+  for (const r of refs) {
+    if (seen.has(r.contentId)) continue;
+    seen.add(r.contentId);
+    out.push(r);
+  }
+  return out;
+}
+
+/** True when the blob was already acknowledged and must not be fetched again. */
+export function alreadyDone(ref: ContentRef, cp: CursorState, recent: { has(id: string): boolean }): boolean {
+  if (recent.has(ref.contentId)) return true;
+  return cp.cursor !== null && ref.contentCreated === cp.cursor && cp.doneAtCursor.includes(ref.contentId);
+}
+
+/**
+ * Vector's ordered finalizer for one window: blobs finish in any order, the cursor advances only
+ * over the contiguous finished prefix. When the whole window is finished the cursor jumps to the
+ * window's end, so empty stretches are not listed again and again.
+ */
+export class WindowFinalizer {
+  private readonly done: boolean[];
+  private next = 0;
+  private state: CursorState;
+
+  constructor(
+    private readonly refs: readonly ContentRef[], // sorted with compareRefs
+    private readonly window: Window,
+    start: CursorState,
+  ) {
+    this.done = new Array<boolean>(refs.length).fill(false);
+    this.state = { cursor: start.cursor, doneAtCursor: [...start.doneAtCursor] };
+  }
+
+  /** Mark blob i finished; returns the new cursor state when it moved, else null. */
+  finish(i: number): CursorState | null {
+    this.done[i] = true;
+    return this.advance();
+  }
+
+  /**
+   * Blob i failed. If it lies below the cursor (late content found by the trailing re-list), the
+   * cursor must come back to it: otherwise, once the trailing window slides past, it would never be
+   * listed again. Blobs done above it stay in `recent` and are not fetched twice.
+   */
+  fail(i: number): CursorState | null {
+    const ref = this.refs[i];
+    const t = Date.parse(ref.contentCreated);
+    const cur = this.state.cursor === null ? Infinity : Date.parse(this.state.cursor);
+    if (t > cur || (t === cur && !this.state.doneAtCursor.includes(ref.contentId))) return null;
+    this.state = { cursor: ref.contentCreated, doneAtCursor: [] };
+    return this.current();
+  }
+
+  get complete(): boolean {
+    return this.next >= this.refs.length;
+  }
+
+  current(): CursorState {
+    return { cursor: this.state.cursor, doneAtCursor: [...this.state.doneAtCursor] };
+  }
+
+  /** Called when every blob is finished: the cursor may move to the window's end. */
+  closeWindow(): CursorState | null {
+    if (!this.complete) return null;
+    const endIso = new Date(this.window.end).toISOString();
+    const cur = this.state.cursor === null ? -Infinity : Date.parse(this.state.cursor);
+    if (this.window.end <= cur) return null; // never move backwards (a trailing re-list)
+    this.state = { cursor: endIso, doneAtCursor: [] };
+    return this.current();
+  }
+
+  private advance(): CursorState | null {
+    let moved = false;
+    while (this.next < this.refs.length && this.done[this.next]) {
+      const ref = this.refs[this.next];
+      this.next++;
+      const t = Date.parse(ref.contentCreated);
+      const cur = this.state.cursor === null ? -Infinity : Date.parse(this.state.cursor);
+      if (t > cur) {
+        this.state = { cursor: ref.contentCreated, doneAtCursor: [ref.contentId] };
+        moved = true;
+      } else if (t === cur) {
+        if (!this.state.doneAtCursor.includes(ref.contentId)) this.state.doneAtCursor.push(ref.contentId);
+        moved = true;
+      }
+      // t < cur: late content below the cursor (trailing re-list); it goes into `recent`, the cursor stays.
+    }
+    return moved ? this.current() : null;
+  }
+}
+
+/**
+ * Bounded record of recently acknowledged blobs, kept in the checkpoint so that content re-listed in
+ * the trailing window is not fetched again. Entries older than the listing start are useless and pruned.
+ */
+export class RecentBlobs {
+  private readonly map = new Map<string, string>(); // contentId → contentCreated, insertion-ordered
+
+  constructor(
+    entries: Array<[string, string]>,
+    private readonly capacity = 50_000,
+  ) {
+    for (const [id, created] of entries) this.map.set(id, created);
+  }
+
+  add(id: string, created: string): void {
+    this.map.delete(id);
+    this.map.set(id, created);
+    while (this.map.size > this.capacity) {
+      const oldest = this.map.keys().next().value as string;
+      this.map.delete(oldest);
+    }
+  }
+
+  prune(olderThanMs: number): void {
+    for (const [id, created] of this.map) if (Date.parse(created) < olderThanMs) this.map.delete(id);
+  }
+
+  get ids(): ReadonlySet<string> {
+    return new Set(this.map.keys());
+  }
+
+  has(id: string): boolean {
+    return this.map.has(id);
+  }
+
+  entries(): Array<[string, string]> {
+    return [...this.map.entries()];
+  }
+}

@@ -1,0 +1,134 @@
+import { strict as assert } from 'node:assert';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { bypassesProxy, createHttpStack } from '../../src/net/http';
+import { startServer, json, type TestServer } from '../support/api-server';
+
+/** A minimal CONNECT proxy that records the targets it tunnels to. */
+async function startProxy(): Promise<{ url: string; targets: string[]; close(): Promise<void> }> {
+  const targets: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((_req, res) => {
+    res.statusCode = 405;
+    res.end();
+  });
+  server.on('connect', (req, client: net.Socket) => {
+    targets.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    void host;
+    const upstream = net.connect(Number(port), '127.0.0.1', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    sockets.add(client).add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    upstream.on('error', drop);
+    client.on('error', drop);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    targets,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+describe('api/http', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startServer();
+  });
+  after(() => srv.close());
+
+  it('NO_PROXY matching', () => {
+    assert.equal(bypassesProxy('https://manage.office.com/x', 'office.com'), true);
+    assert.equal(bypassesProxy('https://manage.office.com/x', '.office.com'), true);
+    assert.equal(bypassesProxy('https://manage.office.com/x', '*.office.com'), true);
+    assert.equal(bypassesProxy('https://manage.office.com/x', 'other.com, foo'), false);
+    assert.equal(bypassesProxy('https://manage.office.com/x', '*'), true);
+    assert.equal(bypassesProxy('https://manage.office.com/x', 'manage.office.com:443'), true);
+    assert.equal(bypassesProxy('https://manage.office.com/x', 'manage.office.com:8443'), false);
+    assert.equal(bypassesProxy('https://notoffice.com/x', 'office.com'), false);
+    assert.equal(bypassesProxy('https://manage.office.com/x', undefined), false);
+    // Loopback never goes through a proxy.
+    assert.equal(bypassesProxy('https://127.0.0.1:8443/x', undefined), true);
+    assert.equal(bypassesProxy('https://localhost/x', ''), true);
+  });
+
+  it('trusts the configured CA and refuses an unknown one', async () => {
+    srv.handler = (_q, res) => json(res, 200, { ok: true });
+    const good = createHttpStack({ caPem: srv.caPem, env: {} });
+    const bad = createHttpStack({ env: {} });
+    try {
+      const r = await good.axios.get(`${srv.origin}/x`);
+      assert.equal(r.status, 200);
+      await assert.rejects(bad.axios.get(`${srv.origin}/x`), (e: { code?: string }) => /CERT|SELF_SIGNED|UNABLE/.test(e.code ?? ''));
+    } finally {
+      good.close();
+      bad.close();
+    }
+  });
+
+  it('sends HTTPS through the proxy (env), keeping the CA for the tunnelled TLS, unless NO_PROXY says otherwise', async () => {
+    const proxy = await startProxy();
+    srv.handler = (_q, res) => json(res, 200, { ok: true });
+    const port = new URL(srv.origin).port;
+    // "api.test" only exists for the proxy (which tunnels every host to 127.0.0.1): reaching it proves the proxy was used.
+    const viaProxy = createHttpStack({ caPem: srv.caPem, env: { HTTPS_PROXY: proxy.url } });
+    const direct = createHttpStack({ caPem: srv.caPem, env: { HTTPS_PROXY: proxy.url, NO_PROXY: 'api.test' } });
+    const cfg = createHttpStack({ caPem: srv.caPem, proxyUrl: proxy.url, noProxy: '', env: { HTTPS_PROXY: 'http://127.0.0.1:1', NO_PROXY: '*' } });
+    try {
+      const r = await viaProxy.axios.get(`https://api.test:${port}/via`);
+      assert.equal(r.status, 200);
+      assert.deepEqual(proxy.targets, [`api.test:${port}`]);
+      assert.equal(srv.seen.at(-1)?.url, '/via');
+      // Config wins over the environment.
+      assert.equal((await cfg.axios.get(`https://api.test:${port}/cfg`)).status, 200);
+      assert.equal(proxy.targets.length, 2);
+      // Loopback and NO_PROXY hosts go direct.
+      assert.equal((await viaProxy.axios.get(`${srv.origin}/loop`)).status, 200);
+      assert.equal(direct.proxyFor(`https://api.test:${port}/x`), null);
+      await assert.rejects(direct.axios.get(`https://api.test:${port}/x`)); // no DNS for api.test without the proxy
+      assert.equal(proxy.targets.length, 2);
+      assert.equal(viaProxy.proxyFor('https://manage.office.com/x'), `${proxy.url}/`);
+    } finally {
+      viaProxy.close();
+      direct.close();
+      cfg.close();
+      await proxy.close();
+    }
+  });
+
+  it('does not follow redirects (a redirect could carry the token elsewhere)', async () => {
+    srv.handler = (_q, res) => {
+      res.writeHead(302, { location: 'https://evil.example/' });
+      res.end();
+    };
+    const stack = createHttpStack({ caPem: srv.caPem, env: {} });
+    try {
+      const r = await stack.axios.get(`${srv.origin}/redir`);
+      assert.equal(r.status, 302);
+    } finally {
+      stack.close();
+    }
+  });
+
+  it('times out a request that gets no answer', async () => {
+    srv.handler = () => undefined; // never answers
+    const stack = createHttpStack({ caPem: srv.caPem, timeoutMs: 150, env: {} });
+    try {
+      await assert.rejects(stack.axios.get(`${srv.origin}/hang`), (e: { code?: string }) => e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT');
+    } finally {
+      stack.close();
+    }
+  });
+});

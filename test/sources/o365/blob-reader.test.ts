@@ -1,0 +1,137 @@
+import { strict as assert } from 'node:assert';
+import { JsonSplitter, readRecords, type ReadItem } from '../../../src/sources/o365/blob-reader';
+import { isBridgeError } from '../../../src/errors';
+
+async function readAll(chunks: Array<string | Buffer>, opts = {}): Promise<ReadItem[]> {
+  const out: ReadItem[] = [];
+  async function* src() {
+    for (const c of chunks) yield typeof c === 'string' ? Buffer.from(c) : c;
+  }
+  for await (const it of readRecords(src(), opts)) out.push(it);
+  return out;
+}
+
+/** Every split of the input into two chunks must give the same records as the whole. */
+async function allSplits(text: string): Promise<unknown[][]> {
+  const buf = Buffer.from(text);
+  const results: unknown[][] = [];
+  for (let k = 0; k <= buf.length; k++) {
+    const items = await readAll([buf.subarray(0, k), buf.subarray(k)]);
+    results.push(items.map((i) => i.record));
+  }
+  return results;
+}
+
+describe('blob reader', () => {
+  it('reads a JSON array of records', async () => {
+    const items = await readAll(['[{"Id":"a","RecordType":28},{"Id":"b","N":[1,2,{"x":"]"}]}]']);
+    assert.deepEqual(
+      items.map((i) => i.record),
+      [{ Id: 'a', RecordType: 28 }, { Id: 'b', N: [1, 2, { x: ']' }] }],
+    );
+    assert.equal(items[0].offset, 1);
+    assert.equal(items[1].index, 1);
+  });
+
+  it('reads NDJSON with line numbers', async () => {
+    const items = await readAll(['{"a":1}\n{"b":"x\\ny"}\n\n{"c":3}\n']);
+    assert.deepEqual(items.map((i) => i.record), [{ a: 1 }, { b: 'x\ny' }, { c: 3 }]);
+    assert.deepEqual(items.map((i) => i.line), [1, 2, 4]);
+  });
+
+  it('gives the same records however the stream is split (strings, escapes, multi-byte UTF-8)', async () => {
+    const text = '[ {"s":"a\\"b\\\\","u":"h\u00e9llo \u2603 \ud83d\ude00","n":-1.5e3,"t":true,"z":null}, "str", 42, [1,[2]] ]';
+    const expected = JSON.parse(text);
+    for (const r of await allSplits(text)) assert.deepEqual(r, expected);
+  });
+
+  it('splits byte by byte', async () => {
+    const text = '[{"a":"\\\\\\"}"},{"b":"}]"}]';
+    const chunks = [...Buffer.from(text)].map((b) => Buffer.from([b]));
+    const items = await readAll(chunks);
+    assert.deepEqual(items.map((i) => i.record), JSON.parse(text));
+  });
+
+  it('reads an empty array', async () => {
+    assert.deepEqual(await readAll(['  [ ]  ']), []);
+  });
+
+  it('skips a UTF-8 byte order mark', async () => {
+    const items = await readAll([Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('[{"a":1}]')])]);
+    assert.deepEqual(items.map((i) => i.record), [{ a: 1 }]);
+  });
+
+  for (const [name, text] of [
+    ['a body cut inside a record', '[{"Id":"a"},{"Id":"b'],
+    ['a body cut between records', '[{"Id":"a"},'],
+    ['a body cut before the closing bracket', '[{"Id":"a"}'],
+    ['an empty body', ''],
+    ['garbage after the array', '[{"a":1}] x'],
+    ['a missing comma', '[{"a":1} {"b":2}]'],
+    ['a trailing comma', '[{"a":1},]'],
+  ] as const) {
+    it(`throws BLOB_MALFORMED with the byte offset on ${name}`, async () => {
+      await assert.rejects(readAll([text], { source: 'https://x/blob' }), (e: unknown) => {
+        assert.ok(isBridgeError(e, 'BLOB_MALFORMED'), String(e));
+        assert.match((e as Error).message, /https:\/\/x\/blob: .* at byte \d+/);
+        return true;
+      });
+    });
+  }
+
+  it('uses INPUT_MALFORMED for files and accepts an empty file when allowed', async () => {
+    assert.deepEqual(await readAll([''], { errorCode: 'INPUT_MALFORMED', allowEmpty: true }), []);
+    await assert.rejects(readAll(['{"a":'], { errorCode: 'INPUT_MALFORMED' }), (e: unknown) => isBridgeError(e, 'INPUT_MALFORMED'));
+  });
+
+  it('turns an unparseable element into an error item and goes on', async () => {
+    const items = await readAll(['[{"a":1},{"b":NaN},{"c":3}]']);
+    assert.equal(items.length, 3);
+    assert.deepEqual(items[0].record, { a: 1 });
+    assert.equal(items[1].record, undefined);
+    assert.equal(items[1].error?.details.reason, 'record_unparseable');
+    assert.equal(items[1].raw, '{"b":NaN}');
+    assert.deepEqual(items[2].record, { c: 3 });
+  });
+
+  it('refuses a record over maxRecordBytes without buffering it, and goes on', async () => {
+    const big = '{"s":"' + 'x'.repeat(10_000) + '"}';
+    const items = await readAll(['[{"a":1},', big.slice(0, 5000), big.slice(5000), ',{"c":3}]'], { maxRecordBytes: 4096 });
+    assert.equal(items.length, 3);
+    assert.equal(items[1].error?.details.reason, 'record_too_large');
+    assert.ok((items[1].raw ?? '').startsWith('{"s":"xxx'));
+    assert.deepEqual(items[2].record, { c: 3 });
+  });
+
+  it('refuses nesting deeper than maxDepth (10,000 deep) without throwing', async () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    const items = await readAll(['[{"ok":1},' + deep + ',{"ok":2}]']);
+    assert.equal(items.length, 3);
+    assert.equal(items[1].error?.details.reason, 'record_too_deep');
+    assert.deepEqual(items[2].record, { ok: 2 });
+  });
+
+  it('does not pollute prototypes with __proto__ keys', async () => {
+    const items = await readAll(['[{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}]']);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.ok(Object.prototype.hasOwnProperty.call(items[0].record, '__proto__'));
+  });
+
+  it('keeps invalid UTF-8 as replacement characters instead of failing the blob', async () => {
+    const bad = Buffer.concat([Buffer.from('[{"s":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('b"}]')]);
+    const items = await readAll([bad]);
+    assert.equal(items.length, 1);
+    assert.match((items[0].record as { s: string }).s, /^a\ufffd+b$/);
+  });
+
+  it('does not hold the blob: memory is per record (splitter keeps no finished elements)', () => {
+    const s = new JsonSplitter();
+    let n = 0;
+    n += s.push(Buffer.from('[')).length;
+    for (let i = 0; i < 1000; i++) n += s.push(Buffer.from(`{"i":${i}},`)).length;
+    n += s.push(Buffer.from('{"i":-1}]')).length;
+    n += s.end().length;
+    assert.equal(n, 1001);
+    assert.equal((s as unknown as { pieces: Buffer[] }).pieces.length, 0);
+  });
+});

@@ -1,0 +1,130 @@
+import { strict as assert } from 'node:assert';
+import type { ContentRef } from '../../../src/contracts';
+import {
+  alreadyDone,
+  compareRefs,
+  HOUR_MS,
+  listingStart,
+  MAX_AGE_MS,
+  planWindows,
+  RecentBlobs,
+  uniqueRefs,
+  WindowFinalizer,
+} from '../../../src/sources/o365/windows';
+
+const NOW = Date.parse('2026-11-25T12:00:00.000Z');
+const plan = { now: NOW, initialLookbackMs: 24 * HOUR_MS, trailingMs: 3 * HOUR_MS, ageMarginMs: 15 * 60_000 };
+
+function ref(id: string, created: string): ContentRef {
+  return { contentType: 'Audit.General', contentId: id, contentUri: `https://api/x/${id}`, contentCreated: created, contentExpiration: '2026-12-02T00:00:00.000Z' };
+}
+
+describe('poller decisions (windows, cursor)', () => {
+  it('starts a first run initialLookback ago', () => {
+    assert.equal(listingStart(null, plan), NOW - 24 * HOUR_MS);
+  });
+
+  it('never starts beyond 7 days back, with a margin', () => {
+    assert.equal(listingStart(null, { ...plan, initialLookbackMs: 10 * 24 * HOUR_MS }), NOW - MAX_AGE_MS + 15 * 60_000);
+    assert.equal(listingStart('2026-11-01T00:00:00.000Z', plan), NOW - MAX_AGE_MS + 15 * 60_000);
+  });
+
+  it('re-lists the trailing window when caught up, and resumes from the cursor when behind', () => {
+    assert.equal(listingStart('2026-11-25T11:59:00.000Z', plan), NOW - 3 * HOUR_MS);
+    assert.equal(listingStart('2026-11-24T00:00:00.000Z', plan), Date.parse('2026-11-24T00:00:00.000Z'));
+  });
+
+  it('plans contiguous windows of at most 24 h ending now', () => {
+    const start = NOW - 7 * 24 * HOUR_MS + 15 * 60_000;
+    const ws = planWindows(start, plan);
+    assert.equal(ws.length, 7);
+    assert.equal(ws[0].start, start);
+    for (let i = 0; i < ws.length; i++) {
+      assert.ok(ws[i].end - ws[i].start <= 24 * HOUR_MS && ws[i].end > ws[i].start);
+      if (i > 0) assert.equal(ws[i].start, ws[i - 1].end);
+    }
+    assert.equal(ws[ws.length - 1].end, NOW);
+    assert.deepEqual(planWindows(NOW, plan), []);
+  });
+
+  it('orders blobs by contentCreated then contentId, and drops listing duplicates', () => {
+    const refs = uniqueRefs([ref('b', '2026-11-25T01:00:00.000Z'), ref('a', '2026-11-25T01:00:00.000Z'), ref('c', '2026-11-25T00:30:00.000Z'), ref('a', '2026-11-25T01:00:00.000Z')]).sort(compareRefs);
+    assert.deepEqual(refs.map((r) => r.contentId), ['c', 'a', 'b']);
+  });
+
+  describe('the ordered finalizer', () => {
+    const w = { start: Date.parse('2026-11-25T00:00:00.000Z'), end: Date.parse('2026-11-25T06:00:00.000Z') };
+    const refs = [ref('a', '2026-11-25T01:00:00.000Z'), ref('b', '2026-11-25T01:00:00.000Z'), ref('c', '2026-11-25T02:00:00.000Z'), ref('d', '2026-11-25T03:00:00.000Z')];
+
+    it('moves the cursor only over the contiguous finished prefix', () => {
+      const f = new WindowFinalizer(refs, w, { cursor: null, doneAtCursor: [] });
+      assert.equal(f.finish(2), null, 'c finished first: nothing before it is done');
+      assert.equal(f.finish(3), null);
+      assert.deepEqual(f.finish(0), { cursor: '2026-11-25T01:00:00.000Z', doneAtCursor: ['a'] });
+      assert.deepEqual(f.finish(1), { cursor: '2026-11-25T03:00:00.000Z', doneAtCursor: ['d'] });
+      assert.ok(f.complete);
+    });
+
+    it('tells blobs that share a contentCreated apart', () => {
+      const f = new WindowFinalizer(refs, w, { cursor: null, doneAtCursor: [] });
+      f.finish(0);
+      assert.deepEqual(f.finish(1), { cursor: '2026-11-25T01:00:00.000Z', doneAtCursor: ['a', 'b'] });
+    });
+
+    it('a failed blob holds the cursor; the window does not close', () => {
+      const f = new WindowFinalizer(refs, w, { cursor: null, doneAtCursor: [] });
+      f.finish(0);
+      f.finish(2);
+      f.finish(3); // b (index 1) failed
+      assert.deepEqual(f.current(), { cursor: '2026-11-25T01:00:00.000Z', doneAtCursor: ['a'] });
+      assert.equal(f.closeWindow(), null);
+    });
+
+    it('a finished window moves the cursor to its end (no endless re-listing of empty windows)', () => {
+      const f = new WindowFinalizer([], w, { cursor: '2026-11-24T23:00:00.000Z', doneAtCursor: ['z'] });
+      assert.deepEqual(f.closeWindow(), { cursor: '2026-11-25T06:00:00.000Z', doneAtCursor: [] });
+    });
+
+    it('late content below the cursor does not move it backwards', () => {
+      const late = [ref('late', '2026-11-25T00:10:00.000Z')];
+      const f = new WindowFinalizer(late, w, { cursor: '2026-11-25T09:00:00.000Z', doneAtCursor: [] });
+      assert.equal(f.finish(0), null);
+      assert.equal(f.closeWindow(), null);
+      assert.deepEqual(f.current(), { cursor: '2026-11-25T09:00:00.000Z', doneAtCursor: [] });
+    });
+
+    it('a failed late blob below the cursor pulls the cursor back to it, so it is listed again', () => {
+      const late = [ref('late', '2026-11-25T00:10:00.000Z')];
+      const f = new WindowFinalizer(late, w, { cursor: '2026-11-25T09:00:00.000Z', doneAtCursor: ['q'] });
+      assert.deepEqual(f.fail(0), { cursor: '2026-11-25T00:10:00.000Z', doneAtCursor: [] });
+      assert.equal(listingStart('2026-11-25T00:10:00.000Z', { ...plan, now: Date.parse('2026-11-26T00:00:00.000Z') }), Date.parse('2026-11-25T00:10:00.000Z'));
+    });
+
+    it('a failed blob above the cursor leaves the cursor where it is', () => {
+      const f = new WindowFinalizer(refs, w, { cursor: null, doneAtCursor: [] });
+      f.finish(0);
+      assert.equal(f.fail(1), null);
+      assert.deepEqual(f.current(), { cursor: '2026-11-25T01:00:00.000Z', doneAtCursor: ['a'] });
+    });
+
+    it('resumes a checkpoint at a shared timestamp: ids done there are skipped, the others are not', () => {
+      const cp = { cursor: '2026-11-25T01:00:00.000Z', doneAtCursor: ['a'] };
+      assert.equal(alreadyDone(refs[0], cp, new Set()), true);
+      assert.equal(alreadyDone(refs[1], cp, new Set()), false);
+      assert.equal(alreadyDone(refs[2], cp, new Set(['c'])), true);
+    });
+  });
+
+  it('remembers recent blobs within a bound and prunes the ones that can no longer be listed', () => {
+    const r = new RecentBlobs([], 3);
+    r.add('a', '2026-11-20T00:00:00.000Z');
+    r.add('b', '2026-11-25T00:00:00.000Z');
+    r.add('c', '2026-11-25T00:00:00.000Z');
+    r.add('d', '2026-11-25T00:00:00.000Z');
+    assert.equal(r.has('a'), false, 'evicted by the bound');
+    r.prune(Date.parse('2026-11-25T00:00:00.000Z'));
+    assert.deepEqual(r.entries().map((e) => e[0]), ['b', 'c', 'd']);
+    r.prune(Date.parse('2026-11-26T00:00:00.000Z'));
+    assert.equal(r.entries().length, 0);
+  });
+});
