@@ -9,17 +9,19 @@ import type { ActivityClient } from './sources/o365/api/client';
 import type { HttpStack } from './net/http';
 import { createTenantClient } from './sources/o365/tenant-client';
 import type { Config, TenantConfig } from './config/types';
-import type { RecordValidator, Sink } from './contracts';
+import type { OutEvent, RecordValidator, Sink } from './contracts';
 import { BridgeError, isBridgeError } from './errors';
 import { createLogger, type Logger } from './obs/log';
 import { noopMetrics, type Metrics } from './obs/metrics';
-import { createRouter } from './shape/event';
+import { createRouter, META_KEY } from './shape/event';
+import { TagTable } from './shape/tags';
 import { createValidator } from './schema/validator';
-import { createSink } from './sinks';
+import { sinkModule } from './sinks';
 import { CheckpointStore } from './state/checkpoint';
-import { RecentIds } from './core/dedup';
+import { DeliveredIds, usableId } from './core/dedup';
 import { Delivery } from './core/delivery';
-import { Semaphore, sleep } from './core/limits';
+import { makeReducer } from './core/rejects';
+import { realClock, Semaphore, type Clock } from './core/limits';
 import { ContentTypePoller, type PassResult, type ProgressLike, type RouterLike } from './sources/o365/poller';
 import { HOUR_MS } from './sources/o365/windows';
 
@@ -29,10 +31,24 @@ export interface BridgeOptions {
   progress?: ProgressLike;
   /** A sink to use instead of the one the config describes (tests, demo). */
   sink?: Sink;
+  /** Time (tests, the simulation): default the real one. */
+  clock?: Clock;
+  /** Shorthand for a clock whose `now` is this (sleeps stay real). */
   now?: () => number;
   /** How long phase 1 of a shutdown waits for acknowledgements. Default: the ack timeout + 5 s. */
   shutdownGraceMs?: number;
+  /**
+   * run --once: how long one batch may keep failing (receiver unreachable, not acknowledging) before
+   * the run gives the receiver up. Default ONCE_GIVE_UP_MS. A refused handshake gives up at once.
+   */
+  onceGiveUpMs?: number;
 }
+
+/** run --once gives the receiver up after this long of failed attempts of one batch (see README). */
+export const ONCE_GIVE_UP_MS = 30_000;
+
+/** Fields a refused event keeps in its reduced form (with the reason, its size and an excerpt). */
+const REDUCED_KEEP = ['Id', 'RecordType', 'CreationTime', 'Operation'] as const;
 
 export interface PassSummary {
   startedAt: string;
@@ -40,6 +56,11 @@ export interface PassSummary {
   results: PassResult[];
   /** Tenants whose pass failed before any content type ran (auth, subscriptions). */
   tenantErrors: Array<{ tenantId: string; error: BridgeError }>;
+  /**
+   * run --once only: the receiver was given up (refused the handshake, or stayed unreachable or silent
+   * for onceGiveUpMs); what it did not acknowledge stays unacknowledged in the checkpoint.
+   */
+  sinkError?: BridgeError;
 }
 
 interface TenantRuntime {
@@ -58,15 +79,16 @@ export class Bridge {
   private readonly sink: Sink;
   private readonly store: CheckpointStore;
   private readonly delivery: Delivery;
-  private readonly recordIds: RecentIds;
+  private readonly delivered: DeliveredIds;
   private readonly tenants: TenantRuntime[];
   private readonly stopFetching = new AbortController();
   private readonly stopDelivery = new AbortController();
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly validator: RecordValidator;
   private readonly router: RouterLike;
+  private readonly largestEvent: number;
   /** Set while deliveries fail (cleared by the next acknowledgement): the receiver is unreachable or refusing. */
-  private sinkFailing = false;
+  private sinkFailing: BridgeError | null = null;
   private stopTimer?: NodeJS.Timeout;
   private closed = false;
 
@@ -76,46 +98,44 @@ export class Bridge {
   ) {
     this.logger = o.logger ?? createLogger({ level: cfg.log.level });
     this.metrics = o.metrics ?? noopMetrics;
-    this.now = o.now ?? Date.now;
+    this.clock = o.clock ?? (o.now ? { now: o.now, sleep: realClock.sleep } : realClock);
     this.store = new CheckpointStore(cfg.stateDir);
     this.validator = createValidator({ mode: cfg.validation.mode });
-    this.router = createRouter({ tagPrefix: cfg.tagPrefix });
-    this.sink =
-      o.sink ??
-      (cfg.sink.type === 'stdout'
-        ? createSink({ type: 'stdout' })
-        : createSink({
-            type: 'forward',
-            host: cfg.sink.host,
-            port: cfg.sink.port,
-            tls: cfg.sink.tls.enabled
-              ? { caPem: cfg.sink.tls.ca, servername: cfg.sink.tls.servername, rejectUnauthorized: cfg.sink.tls.rejectUnauthorized }
-              : undefined,
-            sharedKey: cfg.sink.sharedKey,
-            username: cfg.sink.username,
-            password: cfg.sink.password,
-            ackTimeoutMs: cfg.sink.ackTimeoutSeconds * 1000,
-            maxBatchBytes: cfg.sink.maxBatchBytes,
-            maxInFlight: cfg.sink.maxInFlightBatches,
-            logger: this.logger.child({ component: 'sink' }),
-          }));
+    this.router = createRouter({ tagPrefix: cfg.tagPrefix, now: () => this.clock.now() });
+    const mod = sinkModule(cfg.sink.type);
+    this.sink = o.sink ?? mod.create(cfg.sink, { logger: this.logger.child({ component: 'sink' }) });
+    this.largestEvent = Math.max(1024, Math.min(16 * 1024 * 1024, mod.largestEvent(cfg.sink)));
+    const tags = new TagTable(cfg.tagPrefix);
     this.delivery = new Delivery(this.sink, {
       maxBatchEvents: cfg.sink.maxBatchEvents,
       maxBatchBytes: cfg.sink.maxBatchBytes,
       maxInFlight: cfg.sink.maxInFlightBatches,
       logger: this.logger.child({ component: 'delivery' }),
       signal: this.stopDelivery.signal,
+      clock: this.clock,
+      reduce: makeReducer({
+        keep: REDUCED_KEEP,
+        metaKey: META_KEY,
+        excerptBytes: Math.max(256, this.largestEvent - 8192),
+        tag: (ev) => {
+          const ct = (ev.record[META_KEY] as { content_type?: unknown } | undefined)?.content_type;
+          return tags.tag(typeof ct === 'string' ? ct : 'Audit.General', recordTypeOf(ev), true);
+        },
+      }),
+      identify: (ev) => ({ recordId: usableId(ev.record) ?? null, recordType: recordTypeOf(ev) }),
+      giveUp: cfg.poll.once ? { afterMs: o.onceGiveUpMs ?? ONCE_GIVE_UP_MS, immediately: new Set(['SINK_AUTH']) } : undefined,
       onBatchAcked: (n) => {
-        this.sinkFailing = false;
+        this.sinkFailing = null;
         this.metrics.eventsAcked(n);
         this.metrics.sinkBatches('acked');
       },
       onBatchRetry: (err) => {
-        this.sinkFailing = true;
+        this.sinkFailing = isBridgeError(err) ? err : new BridgeError('INTERNAL', String(err));
         this.metrics.sinkBatches(isBridgeError(err) ? err.code.toLowerCase() : 'failed');
       },
+      onUnacked: (n) => this.metrics.eventsUnacked(n),
     });
-    this.recordIds = new RecentIds(cfg.dedup.recordIds);
+    this.delivered = new DeliveredIds(cfg.dedup.recordIds);
     this.tenants = cfg.tenants.map((t) => this.makeTenant(t));
   }
 
@@ -131,7 +151,9 @@ export class Bridge {
   readiness(): { ready: boolean; reasons: string[] } {
     const reasons: string[] = [];
     for (const t of this.tenants) if (!t.authenticated) reasons.push(`tenant ${t.cfg.name}: not authenticated yet`);
-    if (this.sinkFailing) reasons.push('receiver: deliveries are failing (unreachable, or not acknowledging)');
+    const failed = this.delivery.failure;
+    if (failed) reasons.push(`receiver: given up (${failed.code})`);
+    else if (this.sinkFailing) reasons.push(`receiver: deliveries are failing (${this.sinkFailing.code}: unreachable, refusing, or not acknowledging); retrying`);
     return { ready: reasons.length === 0, reasons };
   }
 
@@ -146,7 +168,7 @@ export class Bridge {
 
   /** One pass over every tenant and content type. */
   async runOnce(): Promise<PassSummary> {
-    const startedAt = new Date(this.now()).toISOString();
+    const startedAt = new Date(this.clock.now()).toISOString();
     const results: PassResult[] = [];
     const tenantErrors: PassSummary['tenantErrors'] = [];
     const slots = new Semaphore(this.cfg.poll.tenantConcurrency);
@@ -166,7 +188,8 @@ export class Bridge {
         }),
       ),
     );
-    return { startedAt, finishedAt: new Date(this.now()).toISOString(), results, tenantErrors };
+    const sinkError = this.delivery.failure;
+    return { startedAt, finishedAt: new Date(this.clock.now()).toISOString(), results, tenantErrors, ...(sinkError ? { sinkError } : {}) };
   }
 
   private async runTenant(t: TenantRuntime): Promise<PassResult[]> {
@@ -196,12 +219,12 @@ export class Bridge {
             validator: this.validator,
             router: this.router,
             delivery: this.delivery,
-            recordIds: this.recordIds,
+            delivered: this.delivered,
             blobSlots: t.blobSlots,
             logger: this.logger.child({ component: 'poller', tenant: t.cfg.name, contentType: ct }),
             metrics: this.metrics,
             progress: this.o.progress,
-            now: this.now,
+            clock: this.clock,
           },
           {
             initialLookbackMs: this.cfg.poll.initialLookbackHours * HOUR_MS,
@@ -209,10 +232,9 @@ export class Bridge {
             ageMarginMs: 15 * 60_000,
             blobConcurrency: this.cfg.poll.blobConcurrency,
             maxBlobAttempts: 4,
-            // A record that can't fit in one forward packet would be refused by the sink forever:
-            // the blob reader quarantines it (with an excerpt) instead.
-            maxRecordBytes: Math.max(1024, Math.min(16 * 1024 * 1024, this.cfg.sink.maxBatchBytes - 64 * 1024)),
-            saveIntervalMs: 1000,
+            // A record whose JSON alone is over what the sink takes is quarantined by the reader (with an
+            // excerpt); one that only grows too large once encoded is reduced by the delivery.
+            maxRecordBytes: this.largestEvent,
             recentBlobsCapacity: 50_000,
             stopFetching: this.stopFetching.signal,
           },
@@ -233,7 +255,7 @@ export class Bridge {
       const s = await this.runOnce();
       onPass?.(s);
       if (this.cfg.poll.once || this.stopping) break;
-      await sleep(this.cfg.poll.intervalSeconds * 1000, this.stopFetching.signal);
+      await this.clock.sleep(this.cfg.poll.intervalSeconds * 1000, this.stopFetching.signal);
       if (this.stopping) break;
     }
   }
@@ -262,4 +284,9 @@ export class Bridge {
     for (const t of this.tenants) t.http.close();
     await this.store.close();
   }
+}
+
+function recordTypeOf(ev: OutEvent): number | null {
+  const rt = ev.record.RecordType;
+  return typeof rt === 'number' && Number.isInteger(rt) ? rt : null;
 }

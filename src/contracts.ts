@@ -3,8 +3,6 @@
  *   config → auth → api client → poller → blob reader → validator → router → sink → checkpoint.
  * A stage imports only the contracts it consumes and produces; wiring happens in bridge.ts.
  */
-import type { Readable } from 'node:stream';
-
 export const CONTENT_TYPES = [
   'Audit.AzureActiveDirectory',
   'Audit.Exchange',
@@ -44,7 +42,7 @@ export interface ActivityApi {
   /** Lists available content for [start, end) (≤ 24 h, ≤ 7 days back), yielding one page at a time. */
   listContent(contentType: string, start: Date, end: Date): AsyncIterable<ContentRef[]>;
   /** The body of a content blob as a byte stream (size-limited; errors surface on the stream). */
-  fetchBlob(contentUri: string, signal?: AbortSignal): Promise<Readable>;
+  fetchBlob(contentUri: string, signal?: AbortSignal): Promise<AsyncIterable<Buffer>>;
 }
 
 export interface ValidationIssue {
@@ -83,14 +81,31 @@ export interface OutEvent {
   record: Record<string, unknown>;
 }
 
-/** The sink: delivers batches and says, exactly once per batch, whether the receiver acknowledged it. */
+/**
+ * A batch as a sink will put it on the wire: encoded once, held as bytes while it waits for its
+ * acknowledgement, re-sent as it is after a transient failure (see Sink).
+ */
+export interface EncodedBatch {
+  /** Events in the batch. */
+  readonly events: number;
+  /** Encoded size in bytes (what it costs to hold it). */
+  readonly bytes: number;
+}
+
+/**
+ * The sink. Two steps, so the caller can tell a permanent refusal from a transient one and hold only
+ * bytes while it waits:
+ * - `encode` turns events into an EncodedBatch, or throws a BridgeError that is **not retryable** when
+ *   content can never be sent as it is (SINK_EVENT_TOO_LARGE: judged on the encoded size), with
+ *   `details.index` naming the event when one event is the cause;
+ * - `deliver` resolves once the receiver acknowledged every event of the batch (for a sink without
+ *   acknowledgements: once written), and rejects with a retryable BridgeError (SINK_*) otherwise. It
+ *   never settles twice, and may be called again with the same batch after a rejection;
+ * - `release` says the batch will not be sent again (its buffers may be reused).
+ */
 export interface Sink {
-  /**
-   * Resolves only after the receiver acknowledged every event of the batch; rejects with a
-   * BridgeError (SINK_*) otherwise. Never settles twice. A rejected batch may be sent again.
-   */
-  send(events: OutEvent[]): Promise<void>;
-  /** True when the sink's acknowledgement really means "received" (forward with ack), false for stdout. */
-  readonly acknowledged: boolean;
+  encode(events: OutEvent[]): EncodedBatch;
+  deliver(batch: EncodedBatch): Promise<void>;
+  release(batch: EncodedBatch): void;
   close(): Promise<void>;
 }

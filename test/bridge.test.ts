@@ -8,7 +8,7 @@ import { makeConfig, tempDir } from './support/bridge-config';
 
 /** The bridge's wiring with a fake API client: subscription handling across passes. */
 describe('bridge wiring', () => {
-  const sink: Sink = { acknowledged: true, send: async (_e: OutEvent[]) => undefined, close: async () => undefined };
+  const sink: Sink = { encode: (e: OutEvent[]) => ({ events: e.length, bytes: 0 }), deliver: async () => undefined, release: () => undefined, close: async () => undefined };
   afterEach(() => sinon.restore());
 
   it('re-checks a content type that was not enabled, on the next pass, and polls it once enabled', async () => {

@@ -1,7 +1,7 @@
 /**
  * `o365-fluent-bridge run --config FILE [--once] [--log-level L]`: the service.
  * Exit codes: 0 after a clean stop (SIGTERM/SIGINT, or one pass with --once), 2 for a bad config,
- * 1 for a fatal runtime error (state directory unusable, ...).
+ * 1 for a fatal runtime error (state directory unusable, ...) or, with --once, a receiver given up.
  */
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
@@ -89,10 +89,18 @@ export async function runBridge(
       logger.info('metrics and health listening', { host: cfg.metrics.host, port: cfg.metrics.port });
     }
     logger.info('started', { tenants: cfg.tenants.length, sink: cfg.sink.type, stateDir: cfg.stateDir });
+    let sinkError: PassSummary['sinkError'];
     await bridge.run((s) => {
       logPass(logger, s);
+      sinkError ??= s.sinkError;
       opts.onPass?.(s);
     });
+    if (sinkError) {
+      // run --once gave the receiver up (see Bridge.onceGiveUpMs): not a clean end.
+      logger.error('receiver given up; what it did not acknowledge stays in the checkpoint', { err: sinkError });
+      process.stderr.write(`error ${sinkError.code}: ${sinkError.message}\n`);
+      return 1;
+    }
     logger.info('stopped cleanly');
     return 0;
   } catch (err) {

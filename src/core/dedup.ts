@@ -29,13 +29,42 @@ export class RecentIds {
     this.young.add(id);
   }
 
-  /** Forget an Id (its delivery failed for good, so a later copy must not be dropped). */
-  delete(id: string): void {
-    this.young.delete(id);
-    this.old.delete(id);
-  }
-
   get size(): number {
     return this.young.size + this.old.size;
   }
+}
+
+/**
+ * Record Ids delivered, per tenant: one bound (`capacity` in total, across tenants) over keys
+ * (tenant, Id), because two tenants' records are different records even if their Ids were equal.
+ * Only the ack tracker adds to it, when a batch holding the record was acknowledged.
+ */
+export class DeliveredIds {
+  private readonly ids: RecentIds;
+
+  constructor(capacity = 200_000) {
+    this.ids = new RecentIds(capacity);
+  }
+
+  has(tenantId: string, id: string): boolean {
+    return this.ids.has(tenantId + '\u0000' + id);
+  }
+
+  add(tenantId: string, id: string): void {
+    this.ids.add(tenantId + '\u0000' + id);
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+}
+
+/**
+ * The record's Id when it can identify the record: a non-empty string (of sane length). A record
+ * without one (missing, empty, not a string) is never dropped as a duplicate.
+ */
+export function usableId(record: unknown): string | undefined {
+  if (record === null || typeof record !== 'object') return undefined;
+  const id = (record as { Id?: unknown }).Id;
+  return typeof id === 'string' && id.length > 0 && id.length <= 1024 ? id : undefined;
 }

@@ -1,18 +1,42 @@
 /**
  * Between the router and the sink: groups events into batches (by count and bytes), keeps a bounded
- * number of batches in flight, and re-sends a rejected batch with backoff until the receiver
- * acknowledges it or the bridge shuts down. The caller learns, per blob, when every one of its
- * batches has been acknowledged: only then may the checkpoint move over that blob.
+ * number of batches in flight, and gives every batch one of three outcomes:
+ * - **delivered**: the receiver acknowledged it;
+ * - **retry** (transient: unreachable, timeout, connection lost, handshake refused): sent again, as the
+ *   same encoded bytes, with backoff, until acknowledged, the bridge stops, or (run --once) the sink is
+ *   given up (`giveUp`); a batch that never got its ack rejects, and its blob is fetched again later;
+ * - **rejected** (permanent for that content, e.g. SINK_EVENT_TOO_LARGE judged on the encoded size):
+ *   never retried as it is; the refused event goes to the quarantine in a reduced form (`reduce`), and
+ *   if even that is refused it is reported lost with its record Id. The rest of the batch goes on.
+ * What the caller learns per batch (BatchReport) is what the ack tracker needs: nothing is durable here.
  *
- * Memory: at most maxInFlight batches of at most maxBatchEvents / maxBatchBytes each, plus the one
- * being filled per blob. When the window is full, `add` waits, which stops the blob reader, which
- * stops reading the HTTP response: backpressure all the way to the API.
+ * Memory: at most maxInFlight batches, each held as its encoded bytes (the parsed events are dropped
+ * once encoded), plus the one being filled per blob. When the window is full, `dispatch` waits, which
+ * stops the blob reader, which stops reading the HTTP response: backpressure all the way to the API.
  */
-import type { OutEvent, Sink } from '../contracts';
-import { BridgeError } from '../errors';
+import type { EncodedBatch, OutEvent, Sink } from '../contracts';
+import { BridgeError, isBridgeError } from '../errors';
 import type { Logger } from '../obs/log';
 import { backoffDelay } from '../net/retry';
-import { Semaphore, sleep } from './limits';
+import { realClock, Semaphore, type Clock } from './limits';
+import type { Reducer } from './rejects';
+
+/** A record refused even in its reduced form: reported with its Id, never silently dropped. */
+export interface LostRecord {
+  recordId: string | null;
+  recordType: number | null;
+  code: string;
+}
+
+/** How one batch ended, when it ended (a batch that is not acknowledged rejects instead). */
+export interface BatchReport {
+  /** Events acknowledged by the receiver, as they were or reduced (quarantined). */
+  acked: number;
+  /** Of `acked`: events delivered in their reduced form to the quarantine tag. */
+  quarantined: number;
+  /** Events refused even reduced: not delivered, reported. */
+  lost: LostRecord[];
+}
 
 export interface DeliveryOptions {
   maxBatchEvents: number;
@@ -21,90 +45,262 @@ export interface DeliveryOptions {
   /** Upper bound of the wait between two attempts of one batch. */
   maxBackoffMs?: number;
   logger: Logger;
+  /** Ends retries (shutdown, second phase): a batch not acknowledged by then rejects with SINK_CLOSED. */
   signal: AbortSignal;
+  clock?: Clock;
+  /** The reduced form of a refused event; without it, a refused event is lost at once (reported). */
+  reduce?: Reducer;
+  /** The record Id and type of an event, for reports of lost records. */
+  identify?: (ev: OutEvent) => { recordId: string | null; recordType: number | null };
+  /**
+   * Give the sink up (run --once): after a failure whose code is in `immediately` (a refused handshake
+   * will not heal by itself), or once one batch has failed for `afterMs`. Then every batch in flight
+   * and every later dispatch rejects with that error (`failure`). Unset: retry until stopped.
+   */
+  giveUp?: { afterMs: number; immediately: ReadonlySet<string> };
   onBatchAcked?: (events: number) => void;
   onBatchRetry?: (err: unknown) => void;
+  /** Events dispatched and not settled yet, each time it changes (the events_unacked gauge). */
+  onUnacked?: (events: number) => void;
 }
 
 export class Delivery {
   private readonly window: Semaphore;
+  private readonly clock: Clock;
+  private unacked = 0;
+  private failed: BridgeError | undefined;
+  /** Ends the backoff waits of every batch once the sink is given up. */
+  private readonly gaveUp = new AbortController();
 
   constructor(
     private readonly sink: Sink,
     private readonly o: DeliveryOptions,
   ) {
     this.window = new Semaphore(o.maxInFlight);
+    this.clock = o.clock ?? realClock;
   }
 
-  /** A batcher for one blob. */
-  batcher(): BlobBatcher {
-    return new BlobBatcher(this, this.o.maxBatchEvents, this.o.maxBatchBytes);
+  /** A batcher for one blob (one read of it). */
+  batcher(onReport?: (b: SentBatch, r: BatchReport) => void): BlobBatcher {
+    return new BlobBatcher(this, this.o.maxBatchEvents, this.o.maxBatchBytes, onReport);
+  }
+
+  /** Set once the sink was given up (run --once): the error that made it so. */
+  get failure(): BridgeError | undefined {
+    return this.failed;
   }
 
   /**
-   * Waits for room in the in-flight window, then sends the batch in the background. The returned
-   * object's `acked` settles when the receiver acknowledged it (wrapped: an async function returning a
-   * promise would flatten it and wait for the ack).
+   * Waits for room in the in-flight window, encodes the batch, then sends it in the background. The
+   * returned object's `done` settles when the batch has its outcome (wrapped: an async function
+   * returning a promise would flatten it and wait for the ack).
    */
-  async dispatch(events: OutEvent[]): Promise<{ acked: Promise<void> }> {
+  async dispatch(events: OutEvent[], ids: readonly string[] = []): Promise<{ done: Promise<BatchReport> }> {
     await this.window.acquire();
-    if (this.o.signal.aborted) {
+    const stopped = this.failed ?? (this.o.signal.aborted ? closedError() : undefined);
+    if (stopped) {
       this.window.release();
-      throw new BridgeError('SINK_CLOSED', 'shutting down: batch not sent', { retryable: true });
+      throw stopped;
     }
-    const p = this.sendUntilAcked(events).finally(() => this.window.release());
+    this.moveUnacked(events.length);
+    const n = events.length;
+    const p = this.deliverBatch(events, ids).finally(() => {
+      this.moveUnacked(-n);
+      this.window.release();
+    });
     // The caller awaits this promise later; keep an unhandled rejection from surfacing before then.
     p.catch(() => undefined);
-    return { acked: p };
-  }
-
-  private async sendUntilAcked(events: OutEvent[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.sink.send(events);
-        this.o.onBatchAcked?.(events.length);
-        return;
-      } catch (err) {
-        if (this.o.signal.aborted) throw err;
-        this.o.onBatchRetry?.(err);
-        const wait = backoffDelay(attempt - 1, { baseDelayMs: 250, maxDelayMs: this.o.maxBackoffMs ?? 30_000 });
-        if (attempt === 1 || attempt % 10 === 0) {
-          this.o.logger.warn('delivery failed, will retry', { err, attempt, events: events.length, retryInMs: wait });
-        }
-        await sleep(wait, this.o.signal);
-        if (this.o.signal.aborted) throw err;
-      }
-    }
+    return { done: p };
   }
 
   get inFlight(): number {
     return this.window.inUse;
   }
+
+  get unackedEvents(): number {
+    return this.unacked;
+  }
+
+  private moveUnacked(d: number): void {
+    this.unacked += d;
+    this.o.onUnacked?.(this.unacked);
+  }
+
+  private async deliverBatch(events: OutEvent[], ids: readonly string[]): Promise<BatchReport> {
+    const report: BatchReport = { acked: 0, quarantined: 0, lost: [] };
+    const enc = this.encode(events, report);
+    if (enc === null) return report; // every event of the batch was refused, even reduced
+    const total = enc.events;
+    // From here on only the bytes are held.
+    events = [];
+    let firstFailure = 0;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.sink.deliver(enc);
+          report.acked = total;
+          this.o.onBatchAcked?.(total);
+          return report;
+        } catch (err) {
+          const e = asBridgeError(err);
+          if (this.failed) throw this.failed;
+          if (this.o.signal.aborted) throw e.code === 'SINK_CLOSED' ? e : closedError(e);
+          if (!e.retryable) {
+            // Refused for good after encoding (no sink does that today): the bytes can't be reduced, so
+            // the records are reported lost by Id rather than retried forever.
+            this.o.logger.error('batch refused by the sink; its records are reported lost', { err: e, events: total });
+            for (const id of ids) report.lost.push({ recordId: id, recordType: null, code: e.code });
+            return report;
+          }
+          this.o.onBatchRetry?.(e);
+          const now = this.clock.now();
+          if (attempt === 1) firstFailure = now;
+          const g = this.o.giveUp;
+          if (g && (g.immediately.has(e.code) || now - firstFailure >= g.afterMs)) {
+            this.giveUp(e);
+            throw e;
+          }
+          const wait = backoffDelay(attempt - 1, { baseDelayMs: 250, maxDelayMs: this.o.maxBackoffMs ?? 30_000 });
+          if (attempt === 1 || attempt % 10 === 0) {
+            this.o.logger.warn('delivery failed, will retry', { err: e, attempt, events: total, retryInMs: wait });
+          }
+          await this.clock.sleep(wait, anySignal(this.o.signal, this.gaveUp.signal));
+          if (this.failed) throw this.failed;
+          if (this.o.signal.aborted) throw closedError(e);
+        }
+      }
+    } finally {
+      this.sink.release(enc);
+    }
+  }
+
+  /**
+   * Encodes, taking refused events out: each is replaced by its reduced form once, and dropped (lost,
+   * reported) if that is refused too. Each round takes at least one event out, so this ends.
+   */
+  private encode(events: OutEvent[], report: BatchReport): EncodedBatch | null {
+    const reduced = new Set<OutEvent>();
+    for (;;) {
+      if (events.length === 0) return null;
+      let err: BridgeError;
+      try {
+        return this.sink.encode(events);
+      } catch (e) {
+        err = asBridgeError(e);
+        if (err.retryable) throw err;
+      }
+      const index = err.details.index;
+      const bad = typeof index === 'number' && index >= 0 && index < events.length ? [index] : this.findRefused(events);
+      if (bad.length === 0) {
+        // The batch is refused but no event alone is: nothing to single out. Report all, don't loop.
+        for (const ev of events) report.lost.push({ ...this.identify(ev), code: err.code });
+        return null;
+      }
+      const keep: OutEvent[] = [];
+      const badSet = new Set(bad);
+      for (let i = 0; i < events.length; i++) {
+        const ev = events[i];
+        if (!badSet.has(i)) {
+          keep.push(ev);
+          continue;
+        }
+        const why = { code: err.code, message: err.message, bytes: typeof err.details.bytes === 'number' ? err.details.bytes : undefined };
+        if (!reduced.has(ev) && this.o.reduce) {
+          const r = this.o.reduce(ev, why);
+          reduced.add(r);
+          report.quarantined++;
+          keep.push(r);
+          this.o.logger.warn('event refused by the sink; delivered reduced to the quarantine', { code: err.code, recordId: this.identify(ev).recordId, bytes: why.bytes });
+        } else {
+          if (reduced.has(ev)) report.quarantined--;
+          const who = this.identify(ev);
+          report.lost.push({ ...who, code: err.code });
+          this.o.logger.error('event refused by the sink even reduced; recorded as lost', { code: err.code, recordId: who.recordId });
+        }
+      }
+      events = keep;
+    }
+  }
+
+  private identify(ev: OutEvent): { recordId: string | null; recordType: number | null } {
+    return this.o.identify?.(ev) ?? { recordId: null, recordType: null };
+  }
+
+  /** Indexes of events the sink refuses alone (only after a refusal that named none). */
+  private findRefused(events: OutEvent[]): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < events.length; i++) {
+      try {
+        this.sink.release(this.sink.encode([events[i]]));
+      } catch (e) {
+        if (!asBridgeError(e).retryable) out.push(i);
+      }
+    }
+    return out;
+  }
+
+  private giveUp(e: BridgeError): void {
+    if (this.failed) return;
+    this.failed = e;
+    this.o.logger.error('giving up on the receiver: what was not acknowledged stays unacknowledged in the checkpoint', { err: e });
+    this.gaveUp.abort();
+  }
 }
 
-/** Collects one blob's events into batches and tracks their acknowledgements. */
+function asBridgeError(e: unknown): BridgeError {
+  return isBridgeError(e) ? e : new BridgeError('INTERNAL', String((e as Error)?.message ?? e), { retryable: true, cause: e });
+}
+
+function closedError(cause?: unknown): BridgeError {
+  return new BridgeError('SINK_CLOSED', 'shutting down: batch not acknowledged', { retryable: true, cause });
+}
+
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (a.aborted) return a;
+  if (b.aborted) return b;
+  return AbortSignal.any([a, b]);
+}
+
+/** One batch handed to the delivery: which records of the blob it holds. */
+export interface SentBatch {
+  /** Position in the blob of its first and one past its last record (records are read in order). */
+  from: number;
+  to: number;
+  /** Usable record Ids of its events. */
+  ids: string[];
+  /** Events per record type (for the emitted counter). */
+  types: Map<number | null, number>;
+}
+
+/** Collects one blob read's events into batches, and reports each batch's outcome. */
 export class BlobBatcher {
   private events: OutEvent[] = [];
   private bytes = 0;
-  private readonly pending: Array<Promise<void>> = [];
+  private cur: SentBatch = newBatch(0);
+  private readonly pending: Array<Promise<BatchReport>> = [];
   sent = 0;
 
   constructor(
     private readonly delivery: Delivery,
     private readonly maxEvents: number,
     private readonly maxBytes: number,
+    private readonly onReport?: (b: SentBatch, r: BatchReport) => void,
   ) {}
 
   /**
-   * Adds an event; `size` is the record's approximate encoded size (its JSON byte length).
-   * Returns a promise only when a batch had to be handed over (the caller awaits it then), so the
-   * common case costs no microtask per record.
+   * Adds the event of the record at `index` in the blob; `size` is its approximate encoded size (its
+   * JSON byte length), `id` its usable record Id. Returns a promise only when a batch had to be handed
+   * over (the caller awaits it then), so the common case costs no microtask per record.
    */
-  add(ev: OutEvent, size: number): Promise<void> | undefined {
+  add(ev: OutEvent, size: number, index: number, id: string | undefined, recordType: number | null): Promise<void> | undefined {
     if (this.events.length > 0 && this.bytes + size > this.maxBytes) {
-      return this.flush().then(() => this.add(ev, size));
+      return this.flush().then(() => this.add(ev, size, index, id, recordType));
     }
+    if (this.events.length === 0) this.cur.from = index;
     this.events.push(ev);
+    this.cur.to = index + 1;
+    if (id !== undefined) this.cur.ids.push(id);
+    this.cur.types.set(recordType, (this.cur.types.get(recordType) ?? 0) + 1);
     this.bytes += size;
     if (this.events.length >= this.maxEvents) return this.flush();
     return undefined;
@@ -113,20 +309,32 @@ export class BlobBatcher {
   async flush(): Promise<void> {
     if (this.events.length === 0) return;
     const batch = this.events;
+    const info = this.cur;
     this.events = [];
     this.bytes = 0;
+    this.cur = newBatch(info.to);
     this.sent += batch.length;
-    this.pending.push((await this.delivery.dispatch(batch)).acked);
+    const { done } = await this.delivery.dispatch(batch, info.ids);
+    const p = done.then((r) => {
+      this.onReport?.(info, r);
+      return r;
+    });
+    p.catch(() => undefined);
+    this.pending.push(p);
   }
 
-  /** Flushes and waits until every batch of the blob is acknowledged (rejects on shutdown). */
+  /** Flushes and waits until every batch has its outcome; rejects if one was not acknowledged. */
   async drain(): Promise<void> {
     await this.flush();
     await Promise.all(this.pending);
   }
 
-  /** Waits for batches already sent, ignoring outcomes (used when abandoning a blob). */
+  /** Waits for batches already sent, ignoring outcomes (used when abandoning a read). */
   async settle(): Promise<void> {
     await Promise.allSettled(this.pending);
   }
+}
+
+function newBatch(from: number): SentBatch {
+  return { from, to: from, ids: [], types: new Map() };
 }

@@ -52,3 +52,14 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * Time as the pipeline sees it: injected so the simulation (test/sim) runs thousands of schedules on a
+ * virtual clock with no real timer. `sleep` resolves, never rejects, and ends early on the signal.
+ */
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const realClock: Clock = { now: () => Date.now(), sleep };

@@ -14,8 +14,10 @@ export const METRIC_PREFIX = 'o365_bridge_';
 export interface Metrics {
   /** Records parsed out of content blobs. `recordType` is the numeric RecordType (null when absent/not an integer). */
   recordsFetched(tenant: string, contentType: string, recordType: number | string | null, n: number): void;
-  /** Records turned into events and acknowledged by the sink. */
+  /** Records whose event the receiver acknowledged (as it was, or reduced in the quarantine); counted on the ack, once. */
   recordsEmitted(tenant: string, contentType: string, recordType: number | string | null, n: number): void;
+  /** Records refused by the sink even in their reduced form: reported lost (with their Id, in the checkpoint). */
+  recordsLost(tenant: string, contentType: string, n: number): void;
   /** Records that failed schema validation. */
   recordsInvalid(tenant: string, contentType: string, recordType: number | string | null, n: number): void;
   /** Records dropped as already delivered (same Id seen). */
@@ -34,7 +36,7 @@ export interface Metrics {
   bytesFetched(tenant: string, n: number): void;
   /** Events the receiver acknowledged. */
   eventsAcked(n: number): void;
-  /** Events sent or queued but not yet acknowledged (a gauge: set it, don't add to it). */
+  /** Events handed to the delivery and not settled yet: in flight or waiting to be sent again (a gauge: set it). */
   eventsUnacked(n: number): void;
   /** now − checkpoint cursor, in seconds (a gauge). */
   checkpointLagSeconds(tenant: string, contentType: string, seconds: number): void;
@@ -66,7 +68,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics & { readonly r
 
   const recLabels = ['tenant', 'content_type', 'record_type'];
   const fetched = counter('records_fetched_total', 'Audit records parsed from content blobs.', recLabels);
-  const emitted = counter('records_emitted_total', 'Audit records delivered as events and acknowledged.', recLabels);
+  const emitted = counter('records_emitted_total', 'Audit records delivered as events and acknowledged by the receiver.', recLabels);
+  const lostRecs = counter('records_lost_total', 'Audit records refused by the sink even in their reduced form (recorded lost with their Id).', ['tenant', 'content_type']);
   const invalid = counter('records_invalid_total', 'Audit records that failed schema validation.', recLabels);
   const duplicate = counter('records_duplicate_total', 'Audit records dropped as already delivered.', ['tenant', 'content_type']);
   const blobs = counter('blobs_fetched_total', 'Content blobs read completely.', ['tenant', 'content_type']);
@@ -76,7 +79,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics & { readonly r
   const retries = counter('retries_total', 'Retries scheduled, by reason.', ['tenant', 'reason']);
   const bytes = counter('bytes_fetched_total', 'Response body bytes read from the Management Activity API.', ['tenant']);
   const acked = counter('events_acked_total', 'Events acknowledged by the receiver.', []);
-  const unacked = gauge('events_unacked', 'Events sent or queued and not yet acknowledged.', []);
+  const unacked = gauge('events_unacked', 'Events handed to the delivery and not acknowledged yet (in flight, or waiting to be sent again).', []);
   const lag = gauge('checkpoint_lag_seconds', 'Seconds between now and the checkpoint cursor.', ['tenant', 'content_type']);
   const batches = counter('sink_batches_total', 'Sink batches by outcome.', ['outcome']);
 
@@ -99,6 +102,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics & { readonly r
     recordsFetched: (t, c, r, n) => rec(fetched, t, c, r, n),
     recordsEmitted: (t, c, r, n) => rec(emitted, t, c, r, n),
     recordsInvalid: (t, c, r, n) => rec(invalid, t, c, r, n),
+    recordsLost: (t, c, n) => {
+      if (n > 0) lostRecs.inc({ tenant: ten(t), content_type: ct(c) }, n);
+    },
     recordsDuplicate: (t, c, n) => {
       if (n > 0) duplicate.inc({ tenant: ten(t), content_type: ct(c) }, n);
     },
@@ -132,6 +138,7 @@ export const noopMetrics: Metrics = {
   recordsFetched: () => {},
   recordsEmitted: () => {},
   recordsInvalid: () => {},
+  recordsLost: () => {},
   recordsDuplicate: () => {},
   blobsFetched: () => {},
   blobsExpired: () => {},

@@ -1,17 +1,44 @@
-/** Builds the configured sink. Config loading (secrets, CA files) happens before; this only switches. */
+/**
+ * The sink registry. Each sink is a self-describing module in its own folder (create, describe, the
+ * largest event it takes, whether its "delivered" means acknowledged); adding one is a folder and one
+ * line in SINKS. Config loading (secrets, CA files) happens before; this only looks the type up.
+ */
+import type { SinkConfig as ConfigSinkSection } from '../config/types';
 import type { Sink } from '../contracts';
-import { createForwardSink, type ForwardSinkOptions } from './forward/forward';
-import { createStdoutSink, type StdoutSinkOptions } from './stdout/stdout';
+import type { Logger } from '../obs/log';
+import { forwardSink } from './forward';
+import { stdoutSink } from './stdout';
 
-export type SinkConfig = ({ type: 'forward' } & ForwardSinkOptions) | ({ type: 'stdout' } & StdoutSinkOptions);
+export interface SinkContext {
+  logger: Logger;
+}
 
-export function createSink(cfg: SinkConfig): Sink {
-  switch (cfg.type) {
-    case 'forward':
-      return createForwardSink(cfg);
-    case 'stdout':
-      return createStdoutSink(cfg);
-  }
+export interface SinkModule {
+  /** `sink.type` in the config. */
+  readonly type: string;
+  /** True when the sink's "delivered" means the receiver acknowledged (false: written to a pipe). */
+  readonly acknowledges: boolean;
+  create(cfg: ConfigSinkSection, ctx: SinkContext): Sink;
+  /** One line for logs and check-config, without secrets. */
+  describe(cfg: ConfigSinkSection): string;
+  /** Largest single event (bytes, encoded) the sink can take with this config. */
+  largestEvent(cfg: ConfigSinkSection): number;
+}
+
+/** Every sink, by `sink.type`. */
+export const SINKS: Readonly<Record<string, SinkModule>> = {
+  [forwardSink.type]: forwardSink,
+  [stdoutSink.type]: stdoutSink,
+};
+
+export function sinkModule(type: string): SinkModule {
+  const m = SINKS[type];
+  if (!m) throw new Error(`unknown sink type ${JSON.stringify(type)} (known: ${Object.keys(SINKS).join(', ')})`);
+  return m;
+}
+
+export function createSink(cfg: ConfigSinkSection, ctx: SinkContext): Sink {
+  return sinkModule(cfg.type).create(cfg, ctx);
 }
 
 export { createForwardSink, ForwardSink, DEFAULT_MAX_BATCH_BYTES, type ForwardSinkOptions } from './forward/forward';

@@ -5,7 +5,8 @@
  * either the old or the new file, never a torn one. A file that is nevertheless unreadable or corrupt is
  * an error (STATE_CORRUPT), never a silent restart from scratch: that would re-deliver or skip up to 7 days.
  * A lock file keeps two processes from sharing a state dir (each would overwrite the other's cursor).
- * The store persists; it does not decide: cursors are computed by the poller and saved only after acks.
+ * The store persists; it does not decide. What a checkpoint means, and the only code that changes
+ * one, is src/core/ack-tracker.ts.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,8 +24,11 @@ export interface Checkpoint {
   doneAtCursor: string[];
   /** recently acknowledged blobs (contentId, contentCreated) so content re-listed in the trailing window is skipped; bounded. */
   recent: Array<[string, string]>;
-  /** blobs lost at the source (expired / not found): the last 100, with code and when. */
-  lost: Array<{ contentId: string; contentCreated: string; code: string; at: string }>;
+  /**
+   * What was lost, the last 100, with code and when: blobs lost at the source (expired, not found,
+   * refused), and records the sink refused even in their reduced form (then with `recordId`).
+   */
+  lost: LostEntry[];
   /** counters of the current/last run, for `status`. */
   lastRun?: {
     startedAt: string;
@@ -37,6 +41,15 @@ export interface Checkpoint {
     lostBlobs: number;
   };
   updatedAt: string;
+}
+
+export interface LostEntry {
+  contentId: string;
+  contentCreated: string;
+  code: string;
+  at: string;
+  /** Set for one record refused by the sink (null when it had no usable Id); absent for a whole blob. */
+  recordId?: string | null;
 }
 
 /** `lost` keeps only this many entries on disk (the newest). */
@@ -105,7 +118,10 @@ export function checkpointShapeProblem(o: unknown): string | undefined {
   if (!(c.cursor === null || isStr(c.cursor))) return 'has a cursor that is neither null nor a string';
   if (!Array.isArray(c.doneAtCursor) || !c.doneAtCursor.every(isStr)) return 'has a malformed doneAtCursor';
   if (!Array.isArray(c.recent) || !c.recent.every((r) => Array.isArray(r) && r.length === 2 && isStr(r[0]) && isStr(r[1]))) return 'has a malformed recent list';
-  if (!Array.isArray(c.lost) || !c.lost.every((l) => l && typeof l === 'object' && isStr(l.contentId) && isStr(l.contentCreated) && isStr(l.code) && isStr(l.at)))
+  if (
+    !Array.isArray(c.lost) ||
+    !c.lost.every((l) => l && typeof l === 'object' && isStr(l.contentId) && isStr(l.contentCreated) && isStr(l.code) && isStr(l.at) && (l.recordId === undefined || l.recordId === null || isStr(l.recordId)))
+  )
     return 'has a malformed lost list';
   if (c.lastRun !== undefined) {
     const r = c.lastRun as Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { RecentIds } from '../../src/core/dedup';
+import { DeliveredIds, RecentIds, usableId } from '../../src/core/dedup';
 
 describe('record-Id de-duplication', () => {
   it('remembers Ids, within a bound', () => {
@@ -25,10 +25,15 @@ describe('record-Id de-duplication', () => {
     assert.equal(r.has('a'), false);
   });
 
-  it('forgets an Id on request', () => {
-    const r = new RecentIds(10);
-    r.add('a');
-    r.delete('a');
-    assert.equal(r.has('a'), false);
+  it('keys on (tenant, Id): the same Id in another tenant is another record', () => {
+    const d = new DeliveredIds(10);
+    d.add('t1', 'a');
+    assert.ok(d.has('t1', 'a'));
+    assert.equal(d.has('t2', 'a'), false);
+  });
+
+  it('only a non-empty string is a usable Id: a record without one is never a duplicate', () => {
+    assert.equal(usableId({ Id: 'x' }), 'x');
+    for (const r of [{}, { Id: '' }, { Id: 7 }, { Id: null }, { Id: ['x'] }, { Id: { a: 1 } }, null, 'Id', [1]]) assert.equal(usableId(r), undefined, JSON.stringify(r));
   });
 });

@@ -19,7 +19,7 @@
  *   them twice) whenever more packets were queued than the in-flight window holds.
  * No retries and no requeueing here: the caller re-sends a rejected batch.
  */
-import type { OutEvent, Sink } from '../../contracts';
+import type { EncodedBatch, OutEvent, Sink } from '../../contracts';
 import { BridgeError } from '../../errors';
 import { registerSecret, silentLogger, type Logger } from '../../obs/log';
 import { ForwardConnection } from './forward-connection';
@@ -49,7 +49,16 @@ export interface ForwardSinkOptions {
   logger?: Logger;
 }
 
+/** A batch encoded once: its packets are written as they are on every attempt, until released. */
+interface ForwardEncoded extends EncodedBatch {
+  packets: Packet[];
+  /** Writes whose callback has not come yet: the pooled buffers are reused only after both. */
+  writing: number;
+  released: boolean;
+}
+
 interface Batch {
+  enc: ForwardEncoded;
   packets: Packet[];
   next: number; // index of the next packet to write
   unacked: number;
@@ -62,7 +71,6 @@ interface Batch {
 export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 export class ForwardSink implements Sink {
-  readonly acknowledged = true;
   private readonly o: Required<Pick<ForwardSinkOptions, 'ackTimeoutMs' | 'connectTimeoutMs' | 'maxBatchBytes' | 'maxInFlight'>> & ForwardSinkOptions;
   private readonly log: Logger;
   private readonly builder: PacketBuilder;
@@ -94,24 +102,68 @@ export class ForwardSink implements Sink {
     this.builder = new PacketBuilder(this.o.maxBatchBytes);
   }
 
-  send(events: OutEvent[]): Promise<void> {
-    if (this.closed) return Promise.reject(new BridgeError('SINK_CLOSED', 'the forward sink is closed; batch not sent', { retryable: true }));
-    if (events.length === 0) return Promise.resolve();
+  /**
+   * Encodes a batch into packets, once. Throws SINK_EVENT_TOO_LARGE (not retryable, `details.index`)
+   * when one event alone, encoded, does not fit in a packet.
+   */
+  encode(events: OutEvent[]): EncodedBatch {
     let packets: Packet[];
     try {
       packets = this.builder.build(events);
     } catch (e) {
       if (e instanceof EventTooLargeError) {
-        return Promise.reject(new BridgeError('SINK_EVENT_TOO_LARGE', `${e.message}; raise sink.maxBatchBytes (and the receiver's buffer limit) or drop the record`, { retryable: false, details: { index: e.index, bytes: e.bytes, limit: e.limit, tag: events[e.index]?.tag } }));
+        throw new BridgeError('SINK_EVENT_TOO_LARGE', `${e.message}; raise sink.maxBatchBytes (and the receiver's buffer limit) to deliver such records whole`, { retryable: false, details: { index: e.index, bytes: e.bytes, limit: e.limit, tag: events[e.index]?.tag } });
       }
-      return Promise.reject(new BridgeError('INTERNAL', `a record could not be encoded (${(e as Error).message})`, { retryable: false, cause: e }));
+      throw new BridgeError('INTERNAL', `a record could not be encoded (${(e as Error).message})`, { retryable: false, cause: e });
     }
+    let bytes = 0;
+    for (const p of packets) bytes += p.bytes.length;
+    const enc: ForwardEncoded = { events: events.length, bytes, packets, writing: 0, released: false };
+    return enc;
+  }
+
+  /** Sends an encoded batch (again, after a rejection: same bytes, same chunk ids). */
+  deliver(batch: EncodedBatch): Promise<void> {
+    const enc = batch as ForwardEncoded;
+    if (this.closed) return Promise.reject(new BridgeError('SINK_CLOSED', 'the forward sink is closed; batch not sent', { retryable: true }));
+    if (enc.released) return Promise.reject(new BridgeError('INTERNAL', 'a released batch was sent again', { retryable: false }));
+    if (enc.packets.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const batch: Batch = { packets, next: 0, unacked: packets.length, settled: false, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
-      batch.timer = setTimeout(() => this.onDeadline(batch), this.o.ackTimeoutMs);
-      this.queue.push(batch);
+      const b: Batch = { enc, packets: enc.packets, next: 0, unacked: enc.packets.length, settled: false, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
+      b.timer = setTimeout(() => this.onDeadline(b), this.o.ackTimeoutMs);
+      this.queue.push(b);
       this.pump();
     });
+  }
+
+  /** The batch will not be sent again: its pooled buffers go back once the socket is done with them. */
+  release(batch: EncodedBatch): void {
+    const enc = batch as ForwardEncoded;
+    enc.released = true;
+    this.freeIfDone(enc);
+  }
+
+  /** encode + deliver + release, for callers that don't re-send (tests, tools). */
+  async send(events: OutEvent[]): Promise<void> {
+    if (this.closed) throw new BridgeError('SINK_CLOSED', 'the forward sink is closed; batch not sent', { retryable: true });
+    if (events.length === 0) return;
+    const enc = this.encode(events);
+    try {
+      await this.deliver(enc);
+    } finally {
+      this.release(enc);
+    }
+  }
+
+  private written(enc: ForwardEncoded): void {
+    enc.writing--;
+    this.freeIfDone(enc);
+  }
+
+  private freeIfDone(enc: ForwardEncoded): void {
+    if (!enc.released || enc.writing > 0 || enc.packets.length === 0) return;
+    for (const p of enc.packets) this.builder.release(p);
+    enc.packets = [];
   }
 
   async close(): Promise<void> {
@@ -141,8 +193,9 @@ export class ForwardSink implements Sink {
       const p = b.packets[b.next++];
       // Register before writing: a loopback ack can arrive before write() returns control.
       this.inFlight.set(p.chunk, b);
-      // The buffer goes back to the pool once the kernel has the bytes (or the socket died).
-      conn.write(p.bytes, () => this.builder.release(p));
+      // The buffer goes back to the pool once the kernel has the bytes and the batch is released.
+      b.enc.writing++;
+      conn.write(p.bytes, () => this.written(b.enc));
       this.arm(b);
       if (b.next === b.packets.length) this.queue.shift();
     }

@@ -1,7 +1,7 @@
 /**
  * The stdout sink: one JSON line per event, for Fluentd's `exec` input or Fluent Bit's `exec` /
  * `stdin` inputs. There is no acknowledgement: a batch counts as delivered once written (and
- * drained), so what was in flight can be lost if the reader dies (`acknowledged = false`).
+ * drained), so what was in flight can be lost if the reader dies.
  *
  * Line format: {"tag":"o365.audit.exchange","time":1717171717.123456789,"record":{...}}
  * `time` is epoch seconds as a JSON number with the nanoseconds written out exactly (no float
@@ -10,7 +10,7 @@
  * `<extract> tag_key tag </extract>`. Values JSON cannot hold follow the forward sink's rules:
  * Date → ISO string, BigInt → decimal string, undefined → left out.
  */
-import type { OutEvent, Sink } from '../../contracts';
+import type { EncodedBatch, OutEvent, Sink } from '../../contracts';
 import { BridgeError } from '../../errors';
 
 export interface StdoutSinkOptions {
@@ -34,8 +34,11 @@ export function formatEventLine(ev: OutEvent): string {
   return `{"tag":${JSON.stringify(ev.tag)},"time":${ev.time.sec}.${nsec},"record":${record ?? 'null'}}\n`;
 }
 
+interface StdoutBatch extends EncodedBatch {
+  text: string;
+}
+
 class StdoutSink implements Sink {
-  readonly acknowledged = false;
   private closed = false;
   private readonly out: NodeJS.WritableStream;
   private failed: BridgeError | null = null;
@@ -52,17 +55,34 @@ class StdoutSink implements Sink {
     });
   }
 
-  send(events: OutEvent[]): Promise<void> {
-    if (this.closed) return Promise.reject(new BridgeError('SINK_CLOSED', 'the stdout sink is closed; batch not written', { retryable: true }));
+  encode(events: OutEvent[]): EncodedBatch {
     let text: string;
     try {
       text = events.map(formatEventLine).join('');
     } catch (e) {
-      return Promise.reject(new BridgeError('INTERNAL', `a record could not be written as JSON (${(e as Error).message})`, { retryable: false }));
+      throw new BridgeError('INTERNAL', `a record could not be written as JSON (${(e as Error).message})`, { retryable: false });
     }
+    const b: StdoutBatch = { events: events.length, bytes: text.length, text };
+    return b;
+  }
+
+  deliver(batch: EncodedBatch): Promise<void> {
+    if (this.closed) return Promise.reject(new BridgeError('SINK_CLOSED', 'the stdout sink is closed; batch not written', { retryable: true }));
+    const text = (batch as StdoutBatch).text;
     const p = this.tail.then(() => this.writeChunk(text));
     this.tail = p.catch(() => undefined);
     return p;
+  }
+
+  release(): void {}
+
+  /** encode + deliver, for callers that don't re-send (tests, tools). */
+  send(events: OutEvent[]): Promise<void> {
+    try {
+      return this.deliver(this.encode(events));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   private async writeChunk(text: string): Promise<void> {
@@ -94,6 +114,6 @@ class StdoutSink implements Sink {
   }
 }
 
-export function createStdoutSink(opts: StdoutSinkOptions = {}): Sink {
+export function createStdoutSink(opts: StdoutSinkOptions = {}): Sink & { send(events: OutEvent[]): Promise<void> } {
   return new StdoutSink(opts);
 }

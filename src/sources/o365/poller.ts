@@ -1,40 +1,29 @@
 /**
  * One pass of one (tenant, content type): list the windows from the checkpoint to now, fetch every
- * blob not yet delivered, stream its records through validation and routing into the delivery, and
- * move the checkpoint over the blobs whose every event was acknowledged.
+ * blob not finished yet, stream its records through de-dup, validation and routing into the delivery,
+ * and tell the ack tracker (src/core/ack-tracker.ts, which alone changes the checkpoint) what finished.
  *
- * A blob is finished when (a) all its batches are acknowledged, or (b) the source lost it (expired,
- * not found) or refused it for good (foreign host, over the size limit): counted and recorded with
- * its content id, never skipped silently. Anything else (5xx, resets, truncation, throttling, Fluentd
- * down) holds the cursor at that blob; the next pass lists from there again.
+ * A blob is finished when (a) every record read from it has its outcome (acknowledged, quarantined, or
+ * reported lost by the delivery), or (b) the source lost it (expired, not found) or refused it for good
+ * (foreign host, over the size limit): counted and recorded with its content id, never skipped
+ * silently. Anything else (5xx, resets, truncation, throttling, Fluentd down) holds the cursor at that
+ * blob; the next pass lists from there again, and what was not acknowledged is delivered then.
+ * A record is skipped when it was acknowledged before: by its position in the blob (an earlier read of
+ * this pass), or by (tenant, Id) in the delivered-Ids set, which only acknowledgements fill.
  */
 import type { ActivityApi, ContentRef, OutEvent, RecordValidator, ValidationResult } from '../../contracts';
 import { BridgeError, isBridgeError, redactUri } from '../../errors';
 import type { Logger } from '../../obs/log';
-import { MAX_LOST, type Checkpoint } from '../../state/checkpoint';
 import type { Metrics } from '../../obs/metrics';
 import { PROTO_KEY_RENAMED, readRecords, renameProtoKeys } from './blob-reader';
-import type { BlobBatcher, Delivery } from '../../core/delivery';
-import type { RecentIds } from '../../core/dedup';
+import type { BatchReport, Delivery, SentBatch } from '../../core/delivery';
+import { usableId, type DeliveredIds } from '../../core/dedup';
+import { AckTracker, type CheckpointStoreLike, type RunCounts, type TrackedWindow } from '../../core/ack-tracker';
 import { backoffDelay } from '../../net/retry';
-import { Semaphore, sleep } from '../../core/limits';
-import {
-  alreadyDone,
-  compareRefs,
-  isContentRef,
-  listingStart,
-  planWindows,
-  RecentBlobs,
-  uniqueRefs,
-  WindowFinalizer,
-  type CursorState,
-  type PlanOptions,
-} from './windows';
+import { realClock, type Clock, type Semaphore } from '../../core/limits';
+import { compareRefs, isContentRef, listingStart, planWindows, uniqueRefs, WindowFinalizer, type PlanOptions } from './windows';
 
-export interface CheckpointStoreLike {
-  load(tenantId: string, contentType: string): Promise<Checkpoint | null>;
-  save(cp: Checkpoint): Promise<void>;
-}
+export type { CheckpointStoreLike, RunCounts };
 
 export interface RouterLike {
   route(record: Record<string, unknown>, result: ValidationResult, ctx: { tenantId: string; contentType: string; contentId: string }): OutEvent;
@@ -46,11 +35,6 @@ export interface ProgressLike {
   records(tenant: string, n: number): void;
 }
 
-export type { Checkpoint };
-
-/** Counters of a pass, persisted as the checkpoint's `lastRun` (the state owns the shape). */
-export type RunCounts = Omit<NonNullable<Checkpoint['lastRun']>, 'startedAt' | 'updatedAt'>;
-
 export interface PassResult extends RunCounts {
   tenantId: string;
   contentType: string;
@@ -58,7 +42,9 @@ export interface PassResult extends RunCounts {
   /** Blobs that failed this pass and hold the cursor back (retried next pass). */
   failedBlobs: number;
   cursor: string | null;
-  lost: Array<{ contentId: string; code: string }>;
+  /** Blobs lost at the source, and records lost (refused by the sink even reduced: with `recordId`). */
+  lost: Array<{ contentId: string; code: string; recordId?: string | null }>;
+  /** Events read per tag (for the demo's summary). */
   byTag: Map<string, number>;
   error?: BridgeError;
 }
@@ -71,13 +57,13 @@ export interface PollerDeps {
   validator: RecordValidator;
   router: RouterLike;
   delivery: Delivery;
-  recordIds: RecentIds;
+  delivered: DeliveredIds;
   /** Shared by the tenant's content types: bounds concurrent blob fetches per tenant. */
   blobSlots: Semaphore;
   logger: Logger;
   metrics: Metrics;
   progress?: ProgressLike;
-  now?: () => number;
+  clock?: Clock;
 }
 
 export interface PollerOptions {
@@ -87,8 +73,6 @@ export interface PollerOptions {
   blobConcurrency: number;
   maxBlobAttempts: number;
   maxRecordBytes: number;
-  /** Checkpoint writes are coalesced to at most one per interval (and one at each window's end). */
-  saveIntervalMs: number;
   recentBlobsCapacity: number;
   /** Stops reading new data (graceful shutdown, first phase). */
   stopFetching: AbortSignal;
@@ -101,19 +85,34 @@ const LOST_CODES = new Set(['CONTENT_EXPIRED', 'FOREIGN_HOST', 'BLOB_TOO_LARGE']
 
 const PARSE_FAILURE_KEYWORD = 'parse';
 
+/** Positions of a blob's records acknowledged during this pass (ranges: batches are contiguous). */
+class AckedPositions {
+  private readonly ranges: Array<[number, number]> = [];
+  add(from: number, to: number): void {
+    if (to > from) this.ranges.push([from, to]);
+  }
+  has(i: number): boolean {
+    for (const [a, b] of this.ranges) if (i >= a && i < b) return true;
+    return false;
+  }
+  get empty(): boolean {
+    return this.ranges.length === 0;
+  }
+}
+
 export class ContentTypePoller {
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly d: PollerDeps,
     private readonly o: PollerOptions,
   ) {
-    this.now = d.now ?? Date.now;
+    this.clock = d.clock ?? realClock;
   }
 
   async runPass(): Promise<PassResult> {
-    const { tenantId, contentType, store, logger } = this.d;
-    const started = new Date(this.now()).toISOString();
+    const { tenantId, contentType, store, logger, metrics } = this.d;
+    const started = new Date(this.clock.now()).toISOString();
     const result: PassResult = {
       tenantId,
       contentType,
@@ -129,44 +128,36 @@ export class ContentTypePoller {
       lost: [],
       byTag: new Map(),
     };
-    const cp: Checkpoint = (await store.load(tenantId, contentType)) ?? {
-      version: 1,
+    const tracker = await AckTracker.open({
+      store,
       tenantId,
       contentType,
-      cursor: null,
-      doneAtCursor: [],
-      recent: [],
-      lost: [],
-      updatedAt: started,
-    };
-    const recent = new RecentBlobs(cp.recent, this.o.recentBlobsCapacity);
+      delivered: this.d.delivered,
+      clock: this.clock,
+      logger,
+      recentCapacity: this.o.recentBlobsCapacity,
+      onPersisted: (cp) => {
+        if (cp.cursor) metrics.checkpointLagSeconds(tenantId, contentType, Math.max(0, (this.clock.now() - Date.parse(cp.cursor)) / 1000));
+      },
+      onLostRecords: (n) => metrics.recordsLost(tenantId, contentType, n),
+    });
+    tracker.trackRun(started, () => countsOf(result));
     const plan: PlanOptions = {
-      now: this.now(),
+      now: this.clock.now(),
       initialLookbackMs: this.o.initialLookbackMs,
       trailingMs: this.o.trailingMs,
       ageMarginMs: this.o.ageMarginMs,
     };
-    const start = listingStart(cp.cursor, plan);
+    const start = listingStart(tracker.cursor.cursor, plan);
     // Blobs older than where listing starts can't be listed again: no need to remember them.
-    recent.prune(start - 60_000);
+    tracker.prune(start - 60_000);
     const windows = planWindows(start, plan);
     this.d.progress?.setPlan(tenantId, contentType, windows.length);
-
-    let lastSave = 0;
-    const persist = async (force: boolean) => {
-      const t = this.now();
-      if (!force && t - lastSave < this.o.saveIntervalMs) return;
-      lastSave = t;
-      cp.recent = recent.entries();
-      cp.updatedAt = new Date(t).toISOString();
-      cp.lastRun = { startedAt: started, updatedAt: cp.updatedAt, ...countsOf(result) };
-      await store.save(cp);
-      if (cp.cursor) this.d.metrics.checkpointLagSeconds(tenantId, contentType, Math.max(0, (t - Date.parse(cp.cursor)) / 1000));
-    };
+    const stopped = () => this.o.stopFetching.aborted || this.d.delivery.failure !== undefined;
 
     try {
       for (const w of windows) {
-        if (this.o.stopFetching.aborted) break;
+        if (stopped()) break;
         result.windows++;
         const refs: ContentRef[] = [];
         let junk = 0;
@@ -175,58 +166,52 @@ export class ContentTypePoller {
             if (isContentRef(r)) refs.push(r);
             else junk++;
           }
-          if (this.o.stopFetching.aborted) break;
+          if (stopped()) break;
         }
         if (junk > 0) {
           // Nothing can be fetched from them; they are reported, not allowed to fail the whole listing.
           logger.warn('listing entries skipped: not content references', { tenant: tenantId, contentType, skipped: junk, start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() });
         }
-        if (this.o.stopFetching.aborted) break;
+        if (stopped()) break;
         const sorted = uniqueRefs(refs).sort(compareRefs);
-        const fin = new WindowFinalizer(sorted, w, cp);
+        const win = tracker.window((cur) => new WindowFinalizer(sorted, w, cur));
         let failed = 0;
         let fatal: BridgeError | undefined;
-        const apply = async (moved: CursorState | null) => {
-          if (!moved) return;
-          cp.cursor = moved.cursor;
-          cp.doneAtCursor = moved.doneAtCursor;
-          await persist(false);
-        };
 
         let next = 0;
         const worker = async () => {
-          while (next < sorted.length && !this.o.stopFetching.aborted && !fatal) {
+          while (next < sorted.length && !stopped() && !fatal) {
             const i = next++;
             const ref = sorted[i];
-            if (alreadyDone(ref, cp, recent)) {
-              await apply(fin.finish(i));
+            const unit = { id: ref.contentId, at: ref.contentCreated };
+            if (tracker.isFinished(unit)) {
+              win.skipped(i);
               continue;
             }
-            const outcome = await this.d.blobSlots.run(() => this.processBlob(ref, result));
+            const outcome = await this.d.blobSlots.run(() => this.processBlob(ref, tracker, result));
             if (outcome.kind === 'failed') {
               failed++;
-              await apply(fin.fail(i));
-              if (isBridgeError(outcome.error) && !outcome.error.retryable && !this.o.stopFetching.aborted) fatal = outcome.error;
+              win.failed(i);
+              await tracker.persist();
+              if (isBridgeError(outcome.error) && !outcome.error.retryable && !stopped()) fatal = outcome.error;
               continue;
             }
-            if (outcome.kind === 'lost') this.recordLost(cp, ref, outcome.code, result);
-            else result.blobs++;
-            recent.add(ref.contentId, ref.contentCreated);
-            await apply(fin.finish(i));
+            if (outcome.kind === 'lost') {
+              this.reportLost(ref, outcome.code, result);
+              win.lostAtSource(i, unit, outcome.code);
+            } else {
+              result.blobs++;
+              win.finished(i, unit);
+            }
+            // Written before the next blob starts: a crash re-sends at most the blobs finishing right now.
+            await tracker.persist();
           }
         };
         await Promise.all(Array.from({ length: Math.max(1, Math.min(this.o.blobConcurrency, sorted.length)) }, worker));
 
         result.failedBlobs += failed;
-        if (fin.complete && !this.o.stopFetching.aborted) {
-          const moved = fin.closeWindow();
-          if (moved) {
-            cp.cursor = moved.cursor;
-            cp.doneAtCursor = moved.doneAtCursor;
-          }
-          this.d.progress?.windowDone(tenantId, contentType);
-        }
-        await persist(true);
+        if (!stopped() && win.close()) this.d.progress?.windowDone(tenantId, contentType);
+        await tracker.persist();
         if (fatal) throw fatal;
         // A failed blob holds the cursor; windows after it would only pile up work behind it.
         if (failed > 0) break;
@@ -235,17 +220,15 @@ export class ContentTypePoller {
       result.error = isBridgeError(err) ? err : new BridgeError('INTERNAL', (err as Error)?.message ?? String(err), { cause: err });
       if (result.error.code === 'STATE_UNWRITABLE' || result.error.code === 'STATE_CORRUPT') throw result.error;
       if (!(this.o.stopFetching.aborted && result.error.details.aborted)) logger.error('pass failed', { tenant: tenantId, contentType, err: result.error });
-      await persist(true);
+      await tracker.persist();
     }
-    result.cursor = cp.cursor;
+    result.cursor = tracker.cursor.cursor;
     return result;
   }
 
-  private recordLost(cp: Checkpoint, ref: ContentRef, code: string, result: PassResult): void {
+  private reportLost(ref: ContentRef, code: string, result: PassResult): void {
     result.lostBlobs++;
     result.lost.push({ contentId: ref.contentId, code });
-    cp.lost.push({ contentId: ref.contentId, contentCreated: ref.contentCreated, code, at: new Date(this.now()).toISOString() });
-    if (cp.lost.length > MAX_LOST) cp.lost.splice(0, cp.lost.length - MAX_LOST);
     if (code === 'CONTENT_EXPIRED') this.d.metrics.blobsExpired(this.d.tenantId, this.d.contentType, 1);
     this.d.logger.warn('content lost at the source', {
       tenant: this.d.tenantId,
@@ -256,57 +239,69 @@ export class ContentTypePoller {
     });
   }
 
-  /** Fetches, reads, validates, routes and delivers one blob; resolves once all its events are acked. */
-  private async processBlob(ref: ContentRef, result: PassResult): Promise<BlobOutcome> {
+  /** Fetches, reads, validates, routes and delivers one blob; resolves once every record has its outcome. */
+  private async processBlob(ref: ContentRef, tracker: AckTracker, result: PassResult): Promise<BlobOutcome> {
     const { tenantId, contentType, metrics, logger } = this.d;
-    if (Date.parse(ref.contentExpiration) <= this.now()) return { kind: 'lost', code: 'CONTENT_EXPIRED' };
-    // Batches of earlier attempts stay in flight; the blob is done only when all of them are acked.
-    const batchers: BlobBatcher[] = [];
+    if (Date.parse(ref.contentExpiration) <= this.clock.now()) return { kind: 'lost', code: 'CONTENT_EXPIRED' };
+    const unit = { id: ref.contentId, at: ref.contentCreated };
+    const acked = new AckedPositions();
+    // Only acknowledgements count: the tracker learns the Ids, this read learns the positions.
+    const onReport = (b: SentBatch, r: BatchReport) => {
+      tracker.batchAcked(unit, b.ids, r.lost);
+      acked.add(b.from, b.to);
+      result.events += r.acked;
+      const types = b.types;
+      for (const l of r.lost) {
+        result.lost.push({ contentId: ref.contentId, code: l.code, recordId: l.recordId });
+        types.set(l.recordType, (types.get(l.recordType) ?? 1) - 1);
+      }
+      for (const [t, n] of types) metrics.recordsEmitted(tenantId, contentType, t, n);
+    };
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.o.maxBlobAttempts; attempt++) {
       if (this.o.stopFetching.aborted) break;
+      if (this.d.delivery.failure) {
+        lastError = this.d.delivery.failure;
+        break;
+      }
+      const b = this.d.delivery.batcher(onReport);
       try {
         const body = await this.d.api.fetchBlob(ref.contentUri, this.o.stopFetching);
-        const b = this.d.delivery.batcher();
-        batchers.push(b);
-        await this.readBlob(ref, body, b, result);
-        for (const x of batchers) await x.drain();
+        await this.readBlob(ref, body, b, acked, result);
+        await b.drain();
         metrics.blobsFetched(tenantId, contentType, 1);
         return { kind: 'done' };
       } catch (err) {
         lastError = err;
-        if (isBridgeError(err) && LOST_CODES.has(err.code)) {
-          await Promise.all(batchers.map((x) => x.settle()));
-          return { kind: 'lost', code: err.code };
-        }
-        if (this.o.stopFetching.aborted) break;
+        // What this read sent gets its outcome before the next read: acknowledged records are skipped then.
+        await b.settle();
+        if (isBridgeError(err) && LOST_CODES.has(err.code)) return { kind: 'lost', code: err.code };
+        if (this.o.stopFetching.aborted || this.d.delivery.failure) break;
         if (isBridgeError(err) && !err.retryable) break;
+        if (isBridgeError(err) && err.code.startsWith('SINK_')) break; // the delivery retried already
         metrics.retry(tenantId, isBridgeError(err) ? err.code : 'error');
         const wait = backoffDelay(attempt - 1, { baseDelayMs: 500, maxDelayMs: 30_000 });
         logger.warn('blob failed, will retry', { tenant: tenantId, contentType, contentId: ref.contentId, attempt, retryInMs: wait, err });
-        await sleep(wait, this.o.stopFetching);
+        await this.clock.sleep(wait, this.o.stopFetching);
       }
     }
-    // Give already-read batches their chance to be acknowledged (they keep their records' Ids in the
-    // dedup set, so the next attempt must not be cut short by them).
-    await Promise.all(batchers.map((x) => x.settle()));
     if (lastError === undefined) lastError = new BridgeError('SINK_CLOSED', 'stopped before the blob was delivered', { retryable: true });
     logger.warn('blob not delivered this pass; the checkpoint waits for it', {
       tenant: tenantId,
       contentType,
       contentId: ref.contentId,
       uri: redactUri(ref.contentUri),
+      acknowledgedSoFar: !acked.empty,
       err: lastError,
     });
     return { kind: 'failed', error: lastError };
   }
 
-  private async readBlob(ref: ContentRef, body: AsyncIterable<Buffer>, batcher: BlobBatcher, result: PassResult): Promise<void> {
-    const { tenantId, contentType, validator, router, recordIds, metrics } = this.d;
+  private async readBlob(ref: ContentRef, body: AsyncIterable<Buffer>, batcher: ReturnType<Delivery['batcher']>, acked: AckedPositions, result: PassResult): Promise<void> {
+    const { tenantId, contentType, validator, router, delivered, metrics } = this.d;
     const ctx = { tenantId, contentType, contentId: ref.contentId };
     const byType = new Map<number | null, { fetched: number; invalid: number }>();
     let records = 0;
-    let events = 0;
     let invalid = 0;
     let duplicates = 0;
     const source = redactUri(ref.contentUri);
@@ -314,24 +309,22 @@ export class ContentTypePoller {
       for await (const item of readRecords(body, { source, maxRecordBytes: this.o.maxRecordBytes })) {
         if (this.o.stopFetching.aborted) throw new BridgeError('SINK_CLOSED', 'stopped while reading a blob', { retryable: true });
         records++;
+        // Acknowledged in an earlier read of this blob (this pass).
+        if (acked.has(item.index)) continue;
         let ev: OutEvent;
         let rt: number | null = null;
         let ok = true;
+        let id: string | undefined;
         if (item.error) {
           ok = false;
           ev = router.route({ raw: item.raw ?? '' }, parseFailure(item.error), ctx);
         } else {
           const rec = item.record;
           const isObj = rec !== null && typeof rec === 'object' && !Array.isArray(rec);
-          if (isObj) {
-            const id = (rec as { Id?: unknown }).Id;
-            if (typeof id === 'string') {
-              if (recordIds.has(id)) {
-                duplicates++;
-                continue;
-              }
-              recordIds.add(id);
-            }
+          id = isObj ? usableId(rec) : undefined;
+          if (id !== undefined && delivered.has(tenantId, id)) {
+            duplicates++;
+            continue;
           }
           let res = validator.validate(rec);
           // Altered on the way (invalid UTF-8, a __proto__ key renamed): delivered whole, quarantined with the reason.
@@ -347,24 +340,21 @@ export class ContentTypePoller {
         if (!c) byType.set(rt, (c = { fetched: 0, invalid: 0 }));
         c.fetched++;
         if (!ok) c.invalid++;
-        events++;
         result.byTag.set(ev.tag, (result.byTag.get(ev.tag) ?? 0) + 1);
-        const p = batcher.add(ev, item.bytes);
+        const p = batcher.add(ev, item.bytes, item.index, id, rt);
         if (p) await p;
       }
     } finally {
-      // Counted per blob attempt, not per record: one metrics call per record type.
+      // Counted per blob read, not per record: one metrics call per record type.
       result.records += records;
-      result.events += events;
       result.invalid += invalid;
       result.duplicates += duplicates;
       for (const [t, c] of byType) {
         metrics.recordsFetched(tenantId, contentType, t, c.fetched);
         metrics.recordsInvalid(tenantId, contentType, t, c.invalid);
-        metrics.recordsEmitted(tenantId, contentType, t, c.fetched);
       }
       metrics.recordsDuplicate(tenantId, contentType, duplicates);
-      this.d.progress?.records(tenantId, events);
+      this.d.progress?.records(tenantId, records);
     }
   }
 }

@@ -205,10 +205,6 @@ export class RecentBlobs {
     for (const [id, created] of this.map) if (Date.parse(created) < olderThanMs) this.map.delete(id);
   }
 
-  get ids(): ReadonlySet<string> {
-    return new Set(this.map.keys());
-  }
-
   has(id: string): boolean {
     return this.map.has(id);
   }

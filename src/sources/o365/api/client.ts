@@ -58,8 +58,8 @@ export interface ActivityClient extends ActivityApi {
   now(): number;
   /** Last measured server-minus-local clock difference (ms), from `Date` headers. */
   readonly clockSkewMs: number;
-  /** Clamps a window with this client's corrected clock and margin. */
-  clamp(start: Date, end: Date): ClampedWindow | null;
+  /** The body as a Node stream (the poller only needs the AsyncIterable of the contract). */
+  fetchBlob(contentUri: string, signal?: AbortSignal): Promise<Readable>;
 }
 
 export const DEFAULT_MAX_BLOB_BYTES = 256 * 1024 * 1024;
@@ -428,6 +428,5 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
     get clockSkewMs() {
       return skewMs;
     },
-    clamp: (start, end) => clampWindow(start, end, now(), margin),
   };
 }

@@ -1,0 +1,176 @@
+/**
+ * Cases 1–3 of issue 11, pinned against the whole bridge (real poller, delivery, sink and checkpoint;
+ * only the API client is a stand-in). Each failed (or hung) on the code before the fix.
+ */
+import { strict as assert } from 'node:assert';
+import { Readable } from 'node:stream';
+import sinon from 'sinon';
+import * as tenantClient from '../src/sources/o365/tenant-client';
+import type { ContentRef } from '../src/contracts';
+import { BridgeError } from '../src/errors';
+import { memoryLogger } from '../src/obs/log';
+import { Bridge } from '../src/bridge';
+import { createStdoutSink } from '../src/sinks/stdout/stdout';
+import { CheckpointStore } from '../src/state/checkpoint';
+import { runBridge } from '../src/commands/run';
+import { makeConfig, tempDir } from './support/bridge-config';
+import { startReceiver, type Receiver } from './support/receiver';
+
+const TENANT = '00000000-0000-0000-0000-000000000001';
+const emu = { url: 'https://127.0.0.1:1', tenants: [{ tenantId: TENANT, clientId: '00000000-0000-0000-0000-00000000000a', clientSecret: 'x'.repeat(12) }] };
+
+function record(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    Id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    RecordType: 1,
+    CreationTime: '2024-05-01T10:00:00',
+    Operation: 'Set-Mailbox',
+    OrganizationId: TENANT,
+    UserType: 0,
+    UserKey: 'u',
+    Workload: 'Exchange',
+    UserId: 'u@example.test',
+    ...extra,
+  };
+}
+
+/** One blob listed in every pass; `body(pass, attempt)` gives its text. */
+function fakeApi(body: (fetch: number) => string) {
+  let fetches = 0;
+  const created = new Date(Date.now() - 30 * 60_000).toISOString().slice(0, 19) + 'Z';
+  const ref: ContentRef = {
+    contentType: 'Audit.General',
+    contentId: 'blob-1',
+    contentUri: 'https://127.0.0.1:1/blob-1',
+    contentCreated: created,
+    contentExpiration: new Date(Date.now() + 86_400_000).toISOString(),
+  };
+  const api = {
+    tenantId: TENANT,
+    async ensureSubscriptions(cts: readonly string[]) {
+      return cts.map((ct) => ({ contentType: ct, status: 'enabled', webhook: null }));
+    },
+    async *listContent(): AsyncGenerator<ContentRef[]> {
+      yield [ref];
+    },
+    async fetchBlob(): Promise<Readable> {
+      return Readable.from([Buffer.from(body(++fetches))]);
+    },
+    get fetches() {
+      return fetches;
+    },
+    ref,
+  };
+  sinon.stub(tenantClient, 'createTenantClient').returns({ http: { close() {} } as never, api: api as never, close() {} });
+  return api;
+}
+
+describe('issue 11, pinned: delivery cases', function () {
+  this.timeout(30_000);
+  afterEach(() => sinon.restore());
+
+  it('case 1: records read before a blob was cut short on every attempt of pass 1 are delivered in pass 2', async () => {
+    const env = tempDir();
+    const recs = Array.from({ length: 10 }, (_, i) => record(i));
+    const whole = JSON.stringify(recs);
+    // Cut after record 5 on every attempt of the first pass (4 attempts), whole afterwards.
+    const cut = whole.slice(0, whole.indexOf(JSON.stringify(recs[6])));
+    const api = fakeApi((n) => (n <= 4 ? cut : whole));
+    const lines: string[] = [];
+    const sink = createStdoutSink({ write: (c) => (lines.push(c), true) });
+    const cfg = makeConfig(emu, null, env.dir, { poll: { once: true, initialLookbackHours: 1 } }, { contentTypes: ['Audit.General'] });
+    const bridge = new Bridge(cfg, { logger: memoryLogger('error'), sink });
+    try {
+      await bridge.init();
+      const p1 = await bridge.runOnce();
+      assert.equal(p1.results[0].failedBlobs, 1, 'the cut blob failed pass 1');
+      assert.ok(api.fetches >= 4);
+      const p2 = await bridge.runOnce();
+      assert.equal(p2.results[0].failedBlobs, 0);
+      const ids = new Set(lines.join('').trim().split('\n').map((l) => (JSON.parse(l) as { record: { Id: string } }).record.Id));
+      const missing = recs.map((r) => r.Id as string).filter((id) => !ids.has(id));
+      assert.deepEqual(missing, [], 'records never delivered');
+    } finally {
+      await bridge.close();
+      env.cleanup();
+    }
+  });
+
+  describe('with a forward receiver', () => {
+    let rx: Receiver | undefined;
+    afterEach(async () => {
+      await rx?.stop();
+      rx = undefined;
+    });
+
+    it('case 2: a record over the packet limit once encoded (not as JSON) is quarantined in a reduced form; the rest is delivered; the cursor moves', async () => {
+      const env = tempDir();
+      rx = await startReceiver();
+      // 0.5 is 4 JSON bytes with its comma and 9 msgpack bytes: about 600 KB of JSON, 1.3 MB encoded.
+      const floats = Array.from({ length: 150_000 }, () => 0.5);
+      const recs = [record(0), record(1, { Values: floats }), record(2)];
+      fakeApi(() => JSON.stringify(recs));
+      const cfg = makeConfig(emu, rx.port, env.dir, { poll: { once: true, initialLookbackHours: 1 } }, { contentTypes: ['Audit.General'] });
+      cfg.sink.maxBatchBytes = 1024 * 1024;
+      const bridge = new Bridge(cfg, { logger: memoryLogger('error') });
+      try {
+        await bridge.init();
+        const s = await bridge.runOnce();
+        assert.equal(s.results[0].failedBlobs, 0, 'the blob finished');
+        const got = rx.events.map((e) => e.record as Record<string, unknown>);
+        const byId = new Map(got.map((r) => [r.Id, r]));
+        assert.ok(byId.has(recs[0].Id) && byId.has(recs[2].Id), 'the others were delivered');
+        const big = byId.get(recs[1].Id);
+        assert.ok(big, 'the too-large record was delivered in a reduced form');
+        const ev = rx.events.find((e) => (e.record as { Id?: unknown }).Id === recs[1].Id)!;
+        assert.match(ev.tag, /invalid/, 'to the quarantine tag');
+        assert.equal(big.RecordType, 1);
+        assert.equal(big.CreationTime, '2024-05-01T10:00:00');
+        assert.equal(big.Operation, 'Set-Mailbox');
+        const meta = big.o365_bridge as { rejected?: { code: string; bytes: number } };
+        assert.equal(meta.rejected?.code, 'SINK_EVENT_TOO_LARGE');
+        assert.ok(meta.rejected!.bytes > 1024 * 1024, 'its original encoded size');
+        assert.equal(s.results[0].cursor !== null, true);
+        const cp = await new CheckpointStore(cfg.stateDir, { readOnly: true }).load(TENANT, 'Audit.General');
+        assert.ok(cp && cp.cursor && Date.parse(cp.cursor) > Date.now() - 5 * 60_000, `cursor moved past the blob (${cp?.cursor})`);
+      } finally {
+        await bridge.close();
+        env.cleanup();
+      }
+    });
+
+    it('case 3a: run --once ends, non-zero, naming SINK_AUTH, when the receiver refuses the shared key', async () => {
+      const env = tempDir();
+      rx = await startReceiver({ sharedKey: 'the-right-key-123' });
+      const api = fakeApi(() => JSON.stringify([record(0)]));
+      const cfg = makeConfig(emu, rx.port, env.dir, { poll: { once: true, initialLookbackHours: 1 } }, { contentTypes: ['Audit.General'] });
+      cfg.sink.sharedKey = 'a-wrong-key-456';
+      const logger = memoryLogger('info');
+      let summary: { sinkError?: BridgeError } | undefined;
+      const code = await runBridge(cfg, logger, { onPass: (s) => (summary = s as never), bridgeOptions: { onceGiveUpMs: 2000 } });
+      assert.notEqual(code, 0);
+      assert.equal(summary?.sinkError?.code, 'SINK_AUTH');
+      const cp = await new CheckpointStore(cfg.stateDir, { readOnly: true }).load(TENANT, 'Audit.General');
+      // Nothing acknowledged, so nothing is covered: the cursor may stand at the blob, never past it.
+      assert.ok(!cp || cp.cursor === null || (Date.parse(cp.cursor) <= Date.parse(api.ref.contentCreated) && !cp.doneAtCursor.includes('blob-1')), JSON.stringify(cp));
+      assert.ok(!cp || cp.recent.length === 0, 'the blob is not recorded as finished');
+      env.cleanup();
+    });
+
+    it('case 3b: run --once ends, non-zero, naming SINK_UNREACHABLE, when the receiver stays unreachable', async () => {
+      const env = tempDir();
+      rx = await startReceiver();
+      const port = rx.port;
+      await rx.stop();
+      rx = undefined;
+      fakeApi(() => JSON.stringify([record(0)]));
+      const cfg = makeConfig(emu, port, env.dir, { poll: { once: true, initialLookbackHours: 1 } }, { contentTypes: ['Audit.General'] });
+      cfg.sink.ackTimeoutSeconds = 1;
+      let summary: { sinkError?: BridgeError } | undefined;
+      const code = await runBridge(cfg, memoryLogger('error'), { onPass: (s) => (summary = s as never), bridgeOptions: { onceGiveUpMs: 2000 } });
+      assert.notEqual(code, 0);
+      assert.equal(summary?.sinkError?.code, 'SINK_UNREACHABLE');
+      env.cleanup();
+    });
+  });
+});
