@@ -98,7 +98,7 @@ export class Bridge {
   ) {
     this.logger = o.logger ?? createLogger({ level: cfg.log.level });
     this.metrics = o.metrics ?? noopMetrics;
-    this.clock = o.clock ?? (o.now ? { now: o.now, sleep: realClock.sleep } : realClock);
+    this.clock = o.clock ?? (o.now ? { ...realClock, now: o.now } : realClock);
     this.store = new CheckpointStore(cfg.stateDir);
     this.validator = createValidator({ mode: cfg.validation.mode });
     this.router = createRouter({ tagPrefix: cfg.tagPrefix, now: () => this.clock.now() });

@@ -160,7 +160,7 @@ export class Delivery {
             this.giveUp(e);
             throw e;
           }
-          const wait = backoffDelay(attempt - 1, { baseDelayMs: 250, maxDelayMs: this.o.maxBackoffMs ?? 30_000 });
+          const wait = backoffDelay(attempt - 1, { baseDelayMs: 250, maxDelayMs: this.o.maxBackoffMs ?? 30_000 }, this.clock.random);
           if (attempt === 1 || attempt % 10 === 0) {
             this.o.logger.warn('delivery failed, will retry', { err: e, attempt, events: total, retryInMs: wait });
           }

@@ -54,12 +54,14 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Time as the pipeline sees it: injected so the simulation (test/sim) runs thousands of schedules on a
+ * Time (and jitter) as the pipeline sees it: injected so the simulation (test/sim) runs thousands of schedules on a
  * virtual clock with no real timer. `sleep` resolves, never rejects, and ends early on the signal.
  */
 export interface Clock {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Uniform [0, 1), for backoff jitter (seeded in the simulation). */
+  random(): number;
 }
 
-export const realClock: Clock = { now: () => Date.now(), sleep };
+export const realClock: Clock = { now: () => Date.now(), sleep, random: Math.random };

@@ -280,7 +280,7 @@ export class ContentTypePoller {
         if (isBridgeError(err) && !err.retryable) break;
         if (isBridgeError(err) && err.code.startsWith('SINK_')) break; // the delivery retried already
         metrics.retry(tenantId, isBridgeError(err) ? err.code : 'error');
-        const wait = backoffDelay(attempt - 1, { baseDelayMs: 500, maxDelayMs: 30_000 });
+        const wait = backoffDelay(attempt - 1, { baseDelayMs: 500, maxDelayMs: 30_000 }, this.clock.random);
         logger.warn('blob failed, will retry', { tenant: tenantId, contentType, contentId: ref.contentId, attempt, retryInMs: wait, err });
         await this.clock.sleep(wait, this.o.stopFetching);
       }

@@ -127,16 +127,21 @@ export class WindowFinalizer {
   }
 
   /**
-   * Blob i failed. If it lies below the cursor (late content found by the trailing re-list), the
-   * cursor must come back to it: otherwise, once the trailing window slides past, it would never be
-   * listed again. Blobs done above it stay in `recent` and are not fetched twice.
+   * Blob i failed. If it lies below the cursor (late content found by the trailing re-list, or any blob
+   * while the cursor is still null), the cursor must come back: otherwise, once the trailing window
+   * slides past, it would never be listed again. It comes back to the earliest blob not finished yet,
+   * which may be one before i still in flight: the cursor claims everything below it is finished.
+   * Blobs done above it stay in `recent` and are not fetched twice.
    */
   fail(i: number): CursorState | null {
     const ref = this.refs[i];
     const t = Date.parse(ref.contentCreated);
     const cur = this.state.cursor === null ? Infinity : Date.parse(this.state.cursor);
     if (t > cur || (t === cur && !this.state.doneAtCursor.includes(ref.contentId))) return null;
-    this.state = { cursor: ref.contentCreated, doneAtCursor: [] };
+    const first = this.refs[Math.min(this.next, i)];
+    const doneAt: string[] = [];
+    for (let j = 0; j < this.next; j++) if (this.refs[j].contentCreated === first.contentCreated) doneAt.push(this.refs[j].contentId);
+    this.state = { cursor: first.contentCreated, doneAtCursor: doneAt };
     return this.current();
   }
 
