@@ -15,6 +15,16 @@ import { CheckpointStore } from '../src/state/checkpoint';
 import { runBridge } from '../src/commands/run';
 import { makeConfig, tempDir } from './support/bridge-config';
 import { startReceiver, type Receiver } from './support/receiver';
+import { createMetrics } from '../src/obs/metrics';
+import { parseProm } from './obs/prom-text';
+
+function promText(text: string) {
+  const m = parseProm(text);
+  return {
+    value: (name: string, labels?: Record<string, string>) => m.get(labels ? `${name}{${Object.entries(labels).map(([k, v]) => `${k}=${v}`).sort().join(',')}}` : name),
+    sum: (name: string) => [...m].filter(([k]) => k === name || k.startsWith(name + '{')).reduce((a, [, v]) => a + v, 0),
+  };
+}
 
 const TENANT = '00000000-0000-0000-0000-000000000001';
 const emu = { url: 'https://127.0.0.1:1', tenants: [{ tenantId: TENANT, clientId: '00000000-0000-0000-0000-00000000000a', clientSecret: 'x'.repeat(12) }] };
@@ -34,7 +44,7 @@ function record(i: number, extra: Record<string, unknown> = {}): Record<string, 
   };
 }
 
-/** One blob listed in every pass; `body(pass, attempt)` gives its text. */
+/** One blob listed in every pass; `body(fetch)` gives its text (fetch counts from 1). */
 function fakeApi(body: (fetch: number) => string) {
   let fetches = 0;
   const created = new Date(Date.now() - 30 * 60_000).toISOString().slice(0, 19) + 'Z';
@@ -96,6 +106,31 @@ describe('issue 11, pinned: delivery cases', function () {
     }
   });
 
+  it('de-dup is keyed on (tenant, Id); a record without a usable Id (missing, empty, not a string) is never dropped', async () => {
+    const env = tempDir();
+    const noId = [{ n: 1 }, { n: 2, Id: '' }, { n: 3, Id: '' }, { n: 4, Id: 5 }, { n: 5, Id: 5 }, { n: 6 }].map((x) => ({ ...record(0), ...x }));
+    for (const r of noId) if (!('Id' in (r as object)) || (r as { n: number }).n === 1 || (r as { n: number }).n === 6) delete (r as { Id?: unknown }).Id;
+    const withId = record(7);
+    fakeApi(() => JSON.stringify([...noId, withId]));
+    const lines: string[] = [];
+    const sink = createStdoutSink({ write: (c) => (lines.push(c), true) });
+    const two = { ...emu, tenants: [emu.tenants[0], { ...emu.tenants[0], tenantId: '00000000-0000-0000-0000-000000000002' }] };
+    const cfg = makeConfig(two, null, env.dir, { poll: { once: true, initialLookbackHours: 1 } }, { contentTypes: ['Audit.General'] });
+    const bridge = new Bridge(cfg, { logger: memoryLogger('error'), sink });
+    try {
+      await bridge.init();
+      await bridge.runOnce();
+      const got = lines.join('').trim().split('\n').map((l) => JSON.parse(l) as { record: { n?: number; Id?: unknown; o365_bridge: { tenant: string } } });
+      for (const tenant of two.tenants.map((t) => t.tenantId)) {
+        const mine = got.filter((g) => g.record.o365_bridge.tenant === tenant);
+        assert.deepEqual(mine.map((g) => g.record.n ?? 'id').sort(), [1, 2, 3, 4, 5, 6, 'id'].sort(), `tenant ${tenant}: every record, once`);
+      }
+    } finally {
+      await bridge.close();
+      env.cleanup();
+    }
+  });
+
   describe('with a forward receiver', () => {
     let rx: Receiver | undefined;
     afterEach(async () => {
@@ -133,6 +168,39 @@ describe('issue 11, pinned: delivery cases', function () {
         assert.equal(s.results[0].cursor !== null, true);
         const cp = await new CheckpointStore(cfg.stateDir, { readOnly: true }).load(TENANT, 'Audit.General');
         assert.ok(cp && cp.cursor && Date.parse(cp.cursor) > Date.now() - 5 * 60_000, `cursor moved past the blob (${cp?.cursor})`);
+      } finally {
+        await bridge.close();
+        env.cleanup();
+      }
+    });
+
+    it('metrics tell the truth under faults: emitted = acknowledged, counted once; the unacked gauge moves and ends at 0', async () => {
+      const env = tempDir();
+      // Connections dropped mid-batch at first: batches are sent again, so counting per attempt would show.
+      rx = await startReceiver({ mode: 'close-mid-batch' });
+      const recs = Array.from({ length: 40 }, (_, i) => record(i));
+      fakeApi(() => JSON.stringify(recs));
+      const cfg = makeConfig(emu, rx.port, env.dir, { poll: { once: true, initialLookbackHours: 1 }, sink: { type: 'forward', host: '127.0.0.1', port: rx.port, ackTimeoutSeconds: 2, maxBatchEvents: 5, maxInFlightBatches: 2 } }, { contentTypes: ['Audit.General'] });
+      const metrics = createMetrics({ processMetrics: false });
+      const bridge = new Bridge(cfg, { logger: memoryLogger('error'), metrics });
+      const gauge: number[] = [];
+      const r = rx;
+      try {
+        await bridge.init();
+        const run = bridge.runOnce();
+        await r.waitFor(() => r.stats.closedMidBatch >= 2, 20_000);
+        gauge.push(promText(await metrics.text()).value('o365_bridge_events_unacked') ?? -1);
+        r.setMode('ack');
+        const s = await run;
+        assert.equal(s.results[0].failedBlobs, 0);
+        const m = promText(await metrics.text());
+        const emitted = m.sum('o365_bridge_records_emitted_total');
+        assert.equal(emitted, 40, 'each record counted once, when acknowledged');
+        assert.equal(m.value('o365_bridge_events_acked_total'), 40);
+        assert.ok(r.ackedIds().size === 40, 'the receiver acknowledged every record');
+        assert.ok(gauge[0] > 0, `events_unacked moved while batches waited (${gauge[0]})`);
+        assert.equal(m.value('o365_bridge_events_unacked'), 0, 'and is back to 0');
+        assert.ok(m.sum('o365_bridge_sink_batches_total') > m.value('o365_bridge_sink_batches_total', { outcome: 'acked' })!, 'the failures were counted as such');
       } finally {
         await bridge.close();
         env.cleanup();

@@ -1,6 +1,7 @@
 /**
  * `o365-fluent-bridge status --config FILE [--json]`: what the state directory says, per tenant and content
- * type: the checkpoint cursor and its lag, the counts of the last run, and lost (expired) blobs.
+ * type: the checkpoint cursor and its lag, the counts of the last run, lost (expired) blobs and lost
+ * records (refused by the sink even reduced), each with its Id.
  * Read-only and lock-free, so it is safe to run next to a running bridge.
  */
 import * as fs from 'node:fs';
@@ -184,15 +185,22 @@ export function formatReport(r: StatusReport): string {
       .trimEnd();
   const lines = [`state directory: ${r.stateDir}   (at ${shortTime(r.generatedAt)})`, '', line(header), ...rows.map(line)];
 
-  const lost = r.entries.flatMap((e) => e.lost.map((l) => ({ e, l })));
-  if (lost.length > 0) {
-    lost.sort((a, b) => String(b.l.at).localeCompare(String(a.l.at)));
-    lines.push('', `lost blobs (expired or unreadable; their records were not delivered): ${lost.length}`);
-    for (const { e, l } of lost.slice(0, MAX_LOST_SHOWN)) {
-      lines.push(`  ${e.tenantName}  ${e.contentType}  ${l.contentId}  created ${l.contentCreated}  ${l.code}  at ${l.at}`);
-    }
-    if (lost.length > MAX_LOST_SHOWN) lines.push(`  ... ${lost.length - MAX_LOST_SHOWN} more (see --json)`);
-  }
+  const all = r.entries.flatMap((e) => e.lost.map((l) => ({ e, l })));
+  const blobs = all.filter((x) => x.l.recordId === undefined);
+  const records = all.filter((x) => x.l.recordId !== undefined);
+  const section = (title: string, list: typeof all, fmt: (x: (typeof all)[number]) => string) => {
+    if (list.length === 0) return;
+    list.sort((a, b) => String(b.l.at).localeCompare(String(a.l.at)));
+    lines.push('', `${title}: ${list.length}`);
+    for (const x of list.slice(0, MAX_LOST_SHOWN)) lines.push(fmt(x));
+    if (list.length > MAX_LOST_SHOWN) lines.push(`  ... ${list.length - MAX_LOST_SHOWN} more (see --json)`);
+  };
+  section('lost blobs (expired or unreadable; their records were not delivered)', blobs, ({ e, l }) => `  ${e.tenantName}  ${e.contentType}  ${l.contentId}  created ${l.contentCreated}  ${l.code}  at ${l.at}`);
+  section(
+    'lost records (refused by the sink even in their reduced form; not delivered)',
+    records,
+    ({ e, l }) => `  ${e.tenantName}  ${e.contentType}  record ${l.recordId ?? '(no Id)'}  in ${l.contentId}  ${l.code}  at ${l.at}`,
+  );
   return lines.join('\n') + '\n';
 }
 

@@ -1,0 +1,161 @@
+import { strict as assert } from 'node:assert';
+import type { EncodedBatch, OutEvent, Sink } from '../../src/contracts';
+import { BridgeError } from '../../src/errors';
+import { memoryLogger, silentLogger } from '../../src/obs/log';
+import { Delivery, type BatchReport, type DeliveryOptions } from '../../src/core/delivery';
+import { makeReducer } from '../../src/core/rejects';
+import type { Clock } from '../../src/core/limits';
+
+/** A clock whose sleeps end at once (time jumps forward by the wait): no real timer. */
+function jumpClock(): Clock & { t: number } {
+  const c = { t: 1_000_000, now: () => c.t, random: () => 0.5, sleep: async (ms: number) => void (c.t += ms) };
+  return c;
+}
+
+const ev = (id: string, extra: Record<string, unknown> = {}): OutEvent => ({ tag: 'o365.audit.general.x', time: { sec: 1, nsec: 0 }, record: { Id: id, RecordType: 1, CreationTime: '2024-05-01T00:00:00', Operation: 'Op', ...extra } });
+
+interface Enc extends EncodedBatch {
+  ids: string[];
+}
+
+/** A sink that refuses events marked `big` at encode time (and reduced ones marked `hopeless`), and fails deliveries as told. */
+function fakeSink(failures: Array<BridgeError | null> = []) {
+  const acked: string[][] = [];
+  let released = 0;
+  let held = 0;
+  const sink: Sink = {
+    encode(events) {
+      events.forEach((e, i) => {
+        const r = e.record;
+        const reduced = !!(r.o365_bridge as { rejected?: unknown } | undefined)?.rejected;
+        if ((r.big && !reduced) || (reduced && r.Id === 'hopeless')) throw new BridgeError('SINK_EVENT_TOO_LARGE', 'too large', { details: { index: i, bytes: 5_000_000 } });
+      });
+      held++;
+      const b: Enc = { events: events.length, bytes: 1, ids: events.map((e) => String(e.record.Id)) };
+      return b;
+    },
+    async deliver(b) {
+      const f = failures.shift();
+      if (f) throw f;
+      acked.push((b as Enc).ids);
+    },
+    release() {
+      released++;
+      held--;
+    },
+    close: async () => undefined,
+  };
+  return { sink, acked, get released() { return released; }, get held() { return held; } };
+}
+
+function delivery(sink: Sink, o: Partial<DeliveryOptions> = {}) {
+  const unacked: number[] = [];
+  const d = new Delivery(sink, {
+    maxBatchEvents: 10,
+    maxBatchBytes: 1 << 20,
+    maxInFlight: 2,
+    logger: silentLogger,
+    signal: new AbortController().signal,
+    clock: jumpClock(),
+    reduce: makeReducer({ keep: ['Id', 'RecordType', 'CreationTime', 'Operation'], metaKey: 'o365_bridge', excerptBytes: 100, tag: (e) => 'q.' + e.tag }),
+    identify: (e) => ({ recordId: typeof e.record.Id === 'string' ? e.record.Id : null, recordType: 1 }),
+    onUnacked: (n) => unacked.push(n),
+    ...o,
+  });
+  return { d, unacked };
+}
+
+describe('delivery: three outcomes per batch', () => {
+  it('delivered: acknowledged as sent; the unacked gauge goes up and back to 0; the encoded batch is released', async () => {
+    const f = fakeSink();
+    const { d, unacked } = delivery(f.sink);
+    const { done } = await d.dispatch([ev('a'), ev('b')]);
+    const r = await done;
+    assert.deepEqual(r, { acked: 2, quarantined: 0, lost: [] });
+    assert.deepEqual(f.acked, [['a', 'b']]);
+    assert.deepEqual(unacked, [2, 0]);
+    assert.equal(f.held, 0, 'released');
+  });
+
+  it('retry: a transient failure is sent again (the same encoded batch, encoded once) until acknowledged', async () => {
+    const f = fakeSink([new BridgeError('SINK_UNREACHABLE', 'down', { retryable: true }), new BridgeError('SINK_ACK_TIMEOUT', 'slow', { retryable: true })]);
+    let retries = 0;
+    const { d } = delivery(f.sink, { onBatchRetry: () => retries++ });
+    const r = await (await d.dispatch([ev('a')])).done;
+    assert.equal(r.acked, 1);
+    assert.equal(retries, 2);
+    assert.equal(f.released, 1, 'encoded once, released once');
+  });
+
+  it('rejected: an event too large once encoded goes to the quarantine reduced (Id, type, time, operation, code, size); the rest is delivered', async () => {
+    const f = fakeSink();
+    const logger = memoryLogger('warn');
+    const { d } = delivery(f.sink, { logger });
+    const big = ev('big-1', { big: true, Values: [1, 2, 3] });
+    const r = await (await d.dispatch([ev('a'), big, ev('c')])).done;
+    assert.equal(r.acked, 3);
+    assert.equal(r.quarantined, 1);
+    assert.deepEqual(r.lost, []);
+    assert.deepEqual(f.acked, [['a', 'big-1', 'c']]);
+    assert.ok(logger.lines.some((l) => l.includes('SINK_EVENT_TOO_LARGE') && l.includes('big-1')));
+  });
+
+  it('rejected even reduced: reported lost with its record Id, never retried, the rest delivered', async () => {
+    const f = fakeSink();
+    const { d } = delivery(f.sink);
+    const r: BatchReport = await (await d.dispatch([ev('a'), ev('hopeless', { big: true })])).done;
+    assert.deepEqual(r.lost, [{ recordId: 'hopeless', recordType: 1, code: 'SINK_EVENT_TOO_LARGE' }]);
+    assert.equal(r.acked, 1);
+    assert.deepEqual(f.acked, [['a']]);
+  });
+
+  it('the reduced form keeps the identifying fields and as much of the record as fits', () => {
+    const reduce = makeReducer({ keep: ['Id', 'RecordType', 'CreationTime', 'Operation'], metaKey: 'o365_bridge', excerptBytes: 40, tag: () => 'q' });
+    const out = reduce(ev('x', { Values: Array.from({ length: 100 }, () => 0.5), o365_bridge: { tenant: 't', errors: [{ a: 1 }] } }), { code: 'SINK_EVENT_TOO_LARGE', message: 'm', bytes: 1234 });
+    const r = out.record as Record<string, unknown> & { o365_bridge: Record<string, unknown> };
+    assert.equal(out.tag, 'q');
+    assert.deepEqual([r.Id, r.RecordType, r.CreationTime, r.Operation], ['x', 1, '2024-05-01T00:00:00', 'Op']);
+    assert.equal(r.Values, undefined);
+    assert.deepEqual(r.o365_bridge.rejected, { code: 'SINK_EVENT_TOO_LARGE', bytes: 1234, excerptComplete: false });
+    assert.equal(r.o365_bridge.tenant, 't');
+    assert.equal(Buffer.byteLength(String(r.excerpt)), 40);
+  });
+
+  it('give up (run --once): SINK_AUTH at once; the batch and every later dispatch reject with it', async () => {
+    const f = fakeSink([new BridgeError('SINK_AUTH', 'wrong key', { retryable: true })]);
+    const { d } = delivery(f.sink, { giveUp: { afterMs: 30_000, immediately: new Set(['SINK_AUTH']) } });
+    await assert.rejects((await d.dispatch([ev('a')])).done, (e: BridgeError) => e.code === 'SINK_AUTH');
+    assert.equal(d.failure?.code, 'SINK_AUTH');
+    await assert.rejects(d.dispatch([ev('b')]), (e: BridgeError) => e.code === 'SINK_AUTH');
+    assert.deepEqual(f.acked, []);
+  });
+
+  it('give up (run --once): an unreachable receiver after afterMs of failed attempts, not before', async () => {
+    const down = () => new BridgeError('SINK_UNREACHABLE', 'down', { retryable: true });
+    const f = fakeSink(Array.from({ length: 100 }, down));
+    const clock = jumpClock();
+    let attempts = 0;
+    const { d } = delivery(f.sink, { clock, giveUp: { afterMs: 10_000, immediately: new Set() }, onBatchRetry: () => attempts++ });
+    const t0 = clock.t;
+    await assert.rejects((await d.dispatch([ev('a')])).done, (e: BridgeError) => e.code === 'SINK_UNREACHABLE');
+    assert.ok(clock.t - t0 >= 10_000, 'kept trying for afterMs');
+    assert.ok(attempts > 2 && attempts < 100, `${attempts} attempts`);
+  });
+
+  it('without giveUp (service mode) it keeps retrying; a stop ends it with SINK_CLOSED', async () => {
+    const stop = new AbortController();
+    let n = 0;
+    const sink: Sink = {
+      encode: (e) => ({ events: e.length, bytes: 1 }),
+      deliver: async () => {
+        if (++n === 50) stop.abort();
+        throw new BridgeError('SINK_UNREACHABLE', 'down', { retryable: true });
+      },
+      release: () => undefined,
+      close: async () => undefined,
+    };
+    const { d } = delivery(sink, { signal: stop.signal });
+    await assert.rejects((await d.dispatch([ev('a')])).done, (e: BridgeError) => e.code === 'SINK_CLOSED');
+    assert.equal(n, 50);
+  });
+});
