@@ -1,7 +1,9 @@
 /**
  * `o365-fluent-bridge run --config FILE [--once] [--log-level L]`: the service.
- * Exit codes: 0 after a clean stop (SIGTERM/SIGINT, or one pass with --once), 2 for a bad config,
- * 1 for a fatal runtime error (state directory unusable, ...) or, with --once, a receiver given up.
+ * Exit codes (exit-codes.ts): the service exits 0 after a clean stop (SIGTERM/SIGINT); with --once,
+ * the pass's verdict: 0 only when every tenant and content type completed with every event
+ * acknowledged, 3 a tenant refused, 4 the receiver, 5 partial. 2 for a bad config, 1 for a fatal
+ * runtime error (state directory unusable, ...).
  */
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
@@ -12,6 +14,8 @@ import { createProgress, type Progress } from '../obs/progress';
 import { startObsServer } from '../obs/server';
 import { Bridge, type PassSummary } from '../bridge';
 import { flagString, parseArgs } from './args';
+import { EXIT, formatVerdict, passVerdict, readinessWithTenants, type Verdict } from './exit-codes';
+import { toHealthFile, writeHealthFile } from './health-file';
 
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['config', 'log-level']);
@@ -71,6 +75,7 @@ export async function runBridge(
   const progress = opts.progress ?? createProgress({ isTTY: false, logger: logger.child({ component: 'progress' }) });
   const bridge = new Bridge(cfg, { logger, metrics, progress, ...opts.bridgeOptions });
   let obs: { close(): Promise<void> } | undefined;
+  let last: Verdict | undefined;
   const onSignal = (sig: string) => {
     if (bridge.stopping) {
       logger.warn('second signal: stopping without waiting for acknowledgements', { signal: sig });
@@ -85,24 +90,31 @@ export async function runBridge(
   try {
     await bridge.init();
     if (cfg.metrics.enabled) {
-      obs = await startObsServer({ host: cfg.metrics.host, port: cfg.metrics.port, metrics, readiness: () => bridge.readiness() });
+      obs = await startObsServer({
+        host: cfg.metrics.host,
+        port: cfg.metrics.port,
+        metrics,
+        readiness: () => readinessWithTenants(bridge.readiness(), last, cfg.tenants),
+      });
       logger.info('metrics and health listening', { host: cfg.metrics.host, port: cfg.metrics.port });
     }
     logger.info('started', { tenants: cfg.tenants.length, sink: cfg.sink.type, stateDir: cfg.stateDir });
-    let sinkError: PassSummary['sinkError'];
+    let writing: Promise<void> = Promise.resolve();
     await bridge.run((s) => {
       logPass(logger, s);
-      sinkError ??= s.sinkError;
+      last = passVerdict(s, cfg.tenants, { stopped: bridge.stopping });
+      // Best effort and in order: `status` shows it; a full disk must not stop delivery.
+      const h = toHealthFile(last, s.finishedAt);
+      writing = writing.then(() => writeHealthFile(cfg.stateDir, h)).catch((err: unknown) => logger.warn('could not write the health file for `status`', { err }));
+      if (s.sinkError) logger.error('receiver given up; what it did not acknowledge stays in the checkpoint', { err: s.sinkError });
       opts.onPass?.(s);
     });
-    if (sinkError) {
-      // run --once gave the receiver up (see Bridge.onceGiveUpMs): not a clean end.
-      logger.error('receiver given up; what it did not acknowledge stays in the checkpoint', { err: sinkError });
-      process.stderr.write(`error ${sinkError.code}: ${sinkError.message}\n`);
-      return 1;
-    }
+    await writing;
     logger.info('stopped cleanly');
-    return 0;
+    // The service stopped by a signal has done what it was asked; one pass reports how it went.
+    if (!cfg.poll.once || !last) return EXIT.OK;
+    for (const line of formatVerdict(last)) process.stderr.write(line + '\n');
+    return last.exitCode;
   } catch (err) {
     logger.error('fatal', { err });
     process.stderr.write(`error ${isBridgeError(err) ? err.code : 'INTERNAL'}: ${(err as Error).message}\n`);

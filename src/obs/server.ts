@@ -12,6 +12,8 @@ export interface Readiness {
   ready: boolean;
   /** Why not ready (e.g. "tenant X: not authenticated", "receiver unreachable"); empty when ready. */
   reasons: string[];
+  /** Per tenant, the last pass's health (the same words as `status` and the exit code of `run --once`). */
+  tenants?: Array<{ id: string; name: string; health: string; code?: string; message?: string }>;
 }
 
 export interface ObsServerOptions {
@@ -99,7 +101,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, opts:
         r = { ready: false, reasons: ['readiness check failed'] };
       }
       const ready = r.ready === true;
-      send(res, ready ? 200 : 503, 'application/json', JSON.stringify({ ready, reasons: r.reasons ?? [] }) + '\n');
+      send(res, ready ? 200 : 503, 'application/json', JSON.stringify({ ready, reasons: r.reasons ?? [], ...(r.tenants ? { tenants: r.tenants } : {}) }) + '\n');
       return;
     }
     default:

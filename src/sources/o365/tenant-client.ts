@@ -4,7 +4,7 @@
  * endpoints, credentials, timeouts and rate limit.
  */
 import { resolveCloud } from './auth/clouds';
-import { createTokenProvider } from './auth/token-provider';
+import { createTokenProvider, type TenantTokenProvider } from './auth/token-provider';
 import type { Config, TenantConfig } from '../../config/types';
 import type { Logger } from '../../obs/log';
 import { createActivityApi, type ActivityApiOptions, type ActivityClient } from './api/client';
@@ -13,6 +13,8 @@ import { createHttpStack, type HttpStack } from '../../net/http';
 export interface TenantClient {
   http: HttpStack;
   api: ActivityClient;
+  /** The same tokens the API client uses (`doctor` checks authentication on its own). */
+  tokens?: TenantTokenProvider;
   close(): void;
 }
 
@@ -20,7 +22,7 @@ export function createTenantClient(
   cfg: Pick<Config, 'http'>,
   t: TenantConfig,
   logger: Logger,
-  extra: Partial<Pick<ActivityApiOptions, 'maxBlobBytes' | 'clock' | 'metrics' | 'signal'>> = {},
+  extra: Partial<Pick<ActivityApiOptions, 'maxBlobBytes' | 'clock' | 'metrics' | 'signal' | 'retry'>> = {},
 ): TenantClient {
   const ep = resolveCloud({ cloud: t.cloud, apiUrl: t.apiUrl, authorityUrl: t.authorityUrl });
   const log = logger.child({ tenant: t.name });
@@ -54,5 +56,5 @@ export function createTenantClient(
     logger: log.child({ component: 'api' }),
     ...extra,
   });
-  return { http, api, close: () => http.close() };
+  return { http, api, tokens, close: () => http.close() };
 }
