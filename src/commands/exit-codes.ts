@@ -197,6 +197,11 @@ export function passVerdict(s: SummaryLike, configured: readonly ConfiguredTenan
     problems.push({ exit: EXIT.RECEIVER, code: s.sinkError.code, message: s.sinkError.message });
     exitCode = worst(exitCode, EXIT.RECEIVER);
   }
+  // A pass cut short by a signal did not complete, even if nothing failed in what it did.
+  if (opts.stopped && exitCode === EXIT.OK) {
+    problems.push({ exit: EXIT.PARTIAL, code: 'STOPPED', message: 'stopped by a signal before the pass finished; the checkpoints hold and the next run continues' });
+    exitCode = EXIT.PARTIAL;
+  }
   return { exitCode, problems, tenants, ...(receiver ? { receiver } : {}) };
 }
 
@@ -204,7 +209,8 @@ export function passVerdict(s: SummaryLike, configured: readonly ConfiguredTenan
 export function formatVerdict(v: Verdict, prefix = 'run'): string[] {
   if (v.exitCode === EXIT.OK) return [];
   const lines = v.problems.map((p) => {
-    const who = p.tenantId ? `tenant ${p.tenantName && p.tenantName !== p.tenantId ? `${p.tenantName} (${p.tenantId})` : p.tenantId}${p.contentType ? ` ${p.contentType}` : ''}` : 'receiver';
+    const tenant = p.tenantName && p.tenantName !== p.tenantId ? `${p.tenantName} (${p.tenantId})` : p.tenantId;
+    const who = p.tenantId ? `tenant ${tenant}${p.contentType ? ` ${p.contentType}` : ''}` : p.code === 'STOPPED' ? 'pass' : 'receiver';
     return `${prefix}: ${who}: ${p.code}: ${p.message}`;
   });
   lines.push(`${prefix}: exit ${v.exitCode}: ${EXIT_MEANING[v.exitCode]}`);
