@@ -5,7 +5,8 @@
  */
 const COMMANDS: Record<string, { file: string; help: string }> = {
   run: { file: './commands/run', help: 'run --config FILE            poll every tenant and deliver events' },
-  'check-config': { file: './commands/check-config', help: 'check-config FILE            validate a config file and exit' },
+  'check-config': { file: './commands/check-config', help: 'check-config FILE [--probe]  validate a config file and exit (--probe: as doctor)' },
+  doctor: { file: './commands/doctor', help: 'doctor --config FILE         check tenants (token, subscriptions, listing) and the sink (handshake, test event)' },
   validate: { file: './commands/validate', help: 'validate [FILE|-] [--json] [--strict]   check audit records against schemas/' },
   demo: { file: './commands/demo', help: 'demo                         the full pipeline on the embedded emulator' },
   emulator: { file: './commands/emulator', help: 'emulator [--port N] [--seed S] [--profile NAME] [--https]' },

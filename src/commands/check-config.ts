@@ -17,9 +17,11 @@ const defaultIo: CheckConfigIo = {
 };
 
 export async function main(argv: string[], io: CheckConfigIo = defaultIo): Promise<number> {
+  // `--probe`: the checks against the real services, which `doctor` does.
+  if (argv.includes('--probe')) return (await import('./doctor')).main(argv.filter((a) => a !== '--probe'));
   const args = argv.filter((a) => a !== '--config' && a !== '-c');
   if (args.length !== 1 || args[0].startsWith('-')) {
-    io.err('usage: o365-fluent-bridge check-config FILE');
+    io.err('usage: o365-fluent-bridge check-config FILE [--probe]');
     return 2;
   }
   try {
