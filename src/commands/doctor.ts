@@ -40,8 +40,8 @@ export const FIXES: Record<string, string> = {
   API_SERVER: 'retried with backoff; the checkpoint waits',
   API_NETWORK: 'retried with backoff; the checkpoint waits',
   API_TIMEOUT: 'retried with backoff; the checkpoint waits',
-  SINK_UNREACHABLE: 'retried with backoff; fetching pauses meanwhile',
-  SINK_CLOSED: 'retried with backoff; fetching pauses meanwhile',
+  SINK_UNREACHABLE: 'retried with backoff; fetching pauses meanwhile; check sink.host, sink.port and that the receiver runs',
+  SINK_CLOSED: 'retried with backoff; fetching pauses meanwhile; check sink.host, sink.port and that the receiver runs',
   SINK_ACK_TIMEOUT: "sent again; check Fluentd's buffers and require_ack_response-capable input",
   SINK_AUTH: 'same shared_key (and user/password) on both sides',
 };
