@@ -10,6 +10,8 @@ import { ConfigError, parseConfigText, validateConfigObject } from '../config/lo
 import { CheckpointStore, type Checkpoint } from '../state/checkpoint';
 import { isBridgeError } from '../errors';
 import { formatDuration } from '../obs/progress';
+import { EXIT_MEANING } from './exit-codes';
+import { readHealthFile, type HealthFile } from './health-file';
 
 const USAGE = 'usage: o365-fluent-bridge status --config FILE [--json]';
 /** Lost blobs listed under the table (all of them are in --json). */
@@ -25,6 +27,8 @@ export interface StatusDeps {
   loadConfig?: (file: string) => Promise<{ stateDir: string; tenants: readonly StatusTenant[] }>;
   listCheckpoints?: (stateDir: string) => Promise<Checkpoint[]>;
   now?: () => Date;
+  /** The last pass's verdict per tenant (health.json, written by `run`). */
+  readHealth?: (stateDir: string) => Promise<HealthFile | null>;
   stdout?: (s: string) => void;
   stderr?: (s: string) => void;
 }
@@ -48,6 +52,16 @@ export interface StatusReport {
   generatedAt: string;
   stateDir: string;
   entries: StatusEntry[];
+  /** Per configured tenant, the last pass's health: what /readyz said and `run --once` exited with. */
+  health?: TenantHealthReport;
+}
+
+export interface TenantHealthReport {
+  /** When the last pass finished; null when no pass was recorded. */
+  at: string | null;
+  exitCode: number | null;
+  tenants: Array<{ id: string; name: string; health: string; code?: string; message?: string }>;
+  receiver?: { code: string; message: string };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -73,7 +87,8 @@ export async function runStatus(argv: string[], deps: StatusDeps = {}): Promise<
     const config = await load(args.config);
     const checkpoints = await list(config.stateDir);
     const report = buildReport(config, checkpoints, (deps.now ?? (() => new Date()))());
-    out(args.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
+    report.health = tenantHealth(config.tenants, await (deps.readHealth ?? readHealthFile)(config.stateDir));
+    out(args.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report) + formatTenantHealth(report.health));
     return 0;
   } catch (e) {
     if (isBridgeError(e)) {
@@ -209,4 +224,33 @@ function shortTime(iso: string | undefined): string {
   if (!iso) return '-';
   const ms = Date.parse(iso);
   return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : iso;
+}
+
+// ---- per-tenant health (the last pass's verdict, from health.json) ----------------------------------
+
+/** Configured tenants in config order, each with what the last pass said of it ('unknown' before any). */
+export function tenantHealth(tenants: readonly StatusTenant[], h: HealthFile | null): TenantHealthReport {
+  return {
+    at: h?.at ?? null,
+    exitCode: h?.exitCode ?? null,
+    tenants: tenants.map((t) => {
+      const x = h?.tenants.find((y) => y.id === t.id);
+      return x
+        ? { id: t.id, name: t.name ?? t.id, health: x.health, ...(x.code ? { code: x.code, message: x.message } : {}) }
+        : { id: t.id, name: t.name ?? t.id, health: 'unknown' };
+    }),
+    ...(h?.receiver ? { receiver: h.receiver } : {}),
+  };
+}
+
+export function formatTenantHealth(r: TenantHealthReport): string {
+  if (r.at === null) return '\ntenant health: no pass recorded yet (`run` writes it after each pass)\n';
+  const lines = ['', `tenant health (last pass ${shortTime(r.at)}: exit ${r.exitCode}, ${EXIT_MEANING[r.exitCode ?? -1] ?? 'unknown'})`];
+  const width = Math.max(8, ...r.tenants.map((t) => t.name.length));
+  for (const t of r.tenants) {
+    const mark = t.health === 'ok' ? '✔' : t.health === 'unknown' ? '?' : '✖';
+    lines.push(`  ${t.name.padEnd(width)}  ${mark} ${t.health}${t.code ? `  ${t.code}: ${t.message ?? ''}` : ''}`.trimEnd());
+  }
+  if (r.receiver) lines.push(`  ${'receiver'.padEnd(width)}  ✖ ${r.receiver.code}: ${r.receiver.message}`);
+  return lines.join('\n') + '\n';
 }
