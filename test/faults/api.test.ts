@@ -212,7 +212,8 @@ describe('faults: the API', function () {
     const r1 = s.spawn();
     await waitUntil(() => s!.rx.acked > 50 || !r1.running, 60_000, 'some deliveries');
     await r1.stop('SIGTERM');
-    assert.equal((await r1.exited).code, 0, r1.out.slice(-2000));
+    // Exit codes of run --once: 0 if the pass was over before the signal, 5 (partial) when the stop cut it short.
+    assert.ok([0, 5].includes((await r1.exited).code ?? -1), r1.out.slice(-2000));
     await delay(100);
     const r2 = await s.runToEnd();
     assert.equal((await r2.exited).code, 0, r2.out.slice(-2000));

@@ -56,7 +56,8 @@ describe('faults: hostile and malformed API responses', function () {
     const runs = [];
     for (let i = 0; i < 3; i++) {
       const r = await s.runToEnd();
-      assert.equal((await r.exited).code, 0, r.out.slice(-2000));
+      // A refused listing ends its content type for this run: 5 (partial), never a crash or another class.
+      assert.ok([0, 5].includes((await r.exited).code ?? -1), r.out.slice(-2000));
       runs.push(r);
     }
     const all = runs.map((r) => r.out).join('\n');
