@@ -30,8 +30,12 @@ describe('exit codes of run --once (pure verdict)', () => {
     assert.deepEqual(formatVerdict(v), []);
   });
 
-  it('the numbers are distinct and keep 0, 1 and 2', () => {
+  it('the numbers are distinct and keep 0, 1 and 2; the README table lists exactly them', () => {
     assert.deepEqual(EXIT, { OK: 0, INTERNAL: 1, CONFIG: 2, TENANT: 3, RECEIVER: 4, PARTIAL: 5 });
+    const readme = fs.readFileSync(path.resolve(__dirname, '../../../README.md'), 'utf8');
+    const table = readme.split('### Exit codes of `run --once`')[1].split('\n#')[0];
+    const codes = [...table.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(codes, Object.values(EXIT));
   });
 
   it('3 and the tenant named when a tenant could not authenticate; the other tenant stays ok', () => {
