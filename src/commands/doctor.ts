@@ -126,8 +126,10 @@ export async function checkTenant(cfg: Config, t: TenantConfig, logger: Logger):
   const checks: Check[] = [];
   const fail = (what: string, err: unknown, hint?: string): Check => {
     const e = isBridgeError(err) ? err : { code: 'INTERNAL', message: String((err as Error)?.message ?? err), details: {} as Record<string, unknown>, retryable: false };
-    // A network error that is not retryable is TLS verification: the CA (or a proxy in the way).
-    const proxyCa = (e.code === 'AUTH_UNAVAILABLE' || e.code === 'API_NETWORK' || e.code === 'API_TIMEOUT') && !hint ? HINT_PROXY_CA : undefined;
+    // No answer at all (refused, reset, timeout, TLS verification): most often a proxy or a CA. An
+    // HTTP 5xx from the token endpoint is an outage there instead, and gets no such hint.
+    const transport = e.code === 'API_NETWORK' || e.code === 'API_TIMEOUT' || (e.code === 'AUTH_UNAVAILABLE' && e.details.cause !== undefined);
+    const proxyCa = transport ? HINT_PROXY_CA : undefined;
     const clock = /AADSTS700024/.test(e.message) ? HINT_CLOCK : undefined;
     const cloud = /AADSTS500011/.test(e.message) ? HINT_RESOURCE : undefined;
     const c: Check = { ok: false, what: `${who}: ${what}`, code: e.code, detail: e.message, hint: hint ?? proxyCa ?? clock ?? cloud, retryable: e.retryable };

@@ -75,7 +75,8 @@ describe('faults: the API', function () {
   it('truncated blob bodies: the blob is fetched again; records read before the cut are not duplicated', async () => {
     s = await Scenario.start('API: truncated blob bodies (30%)', { emulator: { faults: { truncatedBlobRate: 0.3 } } });
     const r = await s.runToEnd();
-    assert.equal((await r.exited).code, 0, r.out.slice(-2000));
+    // 5 (partial) when one blob was cut on each of its 4 attempts (0.3^4 per blob): it holds its checkpoint.
+    assert.ok([0, 5].includes((await r.exited).code ?? -1), r.out.slice(-2000));
     assert.ok(s.emu.stats().truncated > 0);
     // Records of the first half were already sent when the cut is noticed: the dedup set drops them on the retry.
     expectClean(s, { note: `${s.emu.stats().truncated} truncated`, maxDuplicates: 0 });
