@@ -8,7 +8,7 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   'check-config': { file: './commands/check-config', help: 'check-config FILE [--probe]  validate a config file and exit (--probe: as doctor)' },
   doctor: { file: './commands/doctor', help: 'doctor --config FILE         check tenants (token, subscriptions, listing) and the sink (handshake, test event)' },
   validate: { file: './commands/validate', help: 'validate [FILE|-] [--json] [--strict]   check audit records against schemas/' },
-  demo: { file: './commands/demo', help: 'demo                         the full pipeline on the embedded emulator' },
+  demo: { file: './commands/demo', help: 'demo [--stdout] [--out FILE]  the full pipeline on the embedded emulator' },
   emulator: { file: './commands/emulator', help: 'emulator [--port N] [--seed S] [--profile NAME] [--https]' },
   status: { file: './commands/status', help: 'status --config FILE [--json]   checkpoints and last-run counts' },
   subscriptions: { file: './commands/subscriptions', help: 'subscriptions list|start|stop --config FILE' },

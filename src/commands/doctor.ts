@@ -317,7 +317,7 @@ export async function main(argv: string[]): Promise<number> {
   const file = flagString(args, 'config') ?? args.positionals[0];
   if (!file || args.flags.has('help')) {
     process.stderr.write('usage: o365-fluent-bridge doctor --config FILE [--log-level debug|info|warn|error]   (alias: check-config --probe FILE)\n');
-    return file ? 0 : 2;
+    return args.flags.has('help') ? 0 : 2;
   }
   let cfg: Config;
   try {

@@ -54,3 +54,21 @@ describe('doctor (pure parts)', () => {
     assert.match(String(e.record.message), /safe to drop/);
   });
 });
+
+describe('doctor (arguments)', () => {
+  it('usage: 0 with --help, 2 without a config; a config that cannot be read is 2 with its problem', async () => {
+    const { main } = await import('../../src/commands/doctor');
+    const writes: string[] = [];
+    const orig = process.stderr.write.bind(process.stderr);
+    (process.stderr as { write: unknown }).write = (s: string) => (writes.push(String(s)), true);
+    try {
+      assert.equal(await main(['--help']), 0);
+      assert.equal(await main([]), 2);
+      assert.equal(await main(['--config', '/nonexistent/o365fb-doctor.yaml']), 2);
+    } finally {
+      (process.stderr as { write: unknown }).write = orig;
+    }
+    assert.match(writes.join(''), /usage: o365-fluent-bridge doctor --config FILE/);
+    assert.match(writes.join(''), /cannot read the config file \(ENOENT\)/);
+  });
+});
