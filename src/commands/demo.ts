@@ -15,7 +15,7 @@ import type { OutEvent, Sink } from '../contracts';
 import { startEmulator } from '../emulator';
 import type { Level } from '../obs/log';
 import type { PassSummary } from '../bridge';
-import { createSink } from '../sinks';
+import { createSink, createStdoutSink } from '../sinks';
 import { flagString, parseArgs } from './args';
 import { tcpReachable } from './doctor';
 import { runBridge, terminalOutput } from './run';
@@ -46,22 +46,21 @@ export const DEFENDER_TYPES: ReadonlyArray<[number, string]> = [
   [64, 'AirInvestigation'],
 ];
 
-/** Passes every batch on, keeping the first event of each Defender record type. */
+/** Passes every batch on, keeping the first event of each Defender record type (looked at once, when encoded). */
 export function samplingSink(inner: Sink, samples: Map<number, OutEvent>): Sink {
   const wanted = new Set(DEFENDER_TYPES.map(([t]) => t));
   return {
-    get acknowledged() {
-      return inner.acknowledged;
-    },
-    send(events) {
+    encode(events: OutEvent[]) {
       if (samples.size < wanted.size) {
         for (const e of events) {
           const rt = e.record.RecordType;
           if (typeof rt === 'number' && wanted.has(rt) && !samples.has(rt)) samples.set(rt, e);
         }
       }
-      return inner.send(events);
+      return inner.encode(events);
     },
+    deliver: (b) => inner.deliver(b),
+    release: (b) => inner.release(b),
     close: () => inner.close(),
   };
 }
@@ -143,9 +142,9 @@ export async function main(argv: string[]): Promise<number> {
     let sink: Sink | undefined;
     if (eventsFile) {
       file = fs.createWriteStream(eventsFile, { flags: 'w' });
-      sink = createSink({ type: 'stdout', out: file });
+      sink = createStdoutSink({ out: file });
     } else if (toFluentd && choice.pretty) {
-      sink = createSink({ type: 'forward', host: '127.0.0.1', port, logger: logger.child({ component: 'sink' }) });
+      sink = createSink(cfg.sink, { logger: logger.child({ component: 'sink' }) });
     }
     let summary: PassSummary | undefined;
     let code: number;

@@ -238,26 +238,17 @@ export async function checkSink(cfg: Config, deps: Pick<DoctorDeps, 'sink' | 'lo
   }
   checks.push({ ok: true, what: `sink: TCP connection to ${where}` });
   const tag = `${cfg.tagPrefix}.bridge.probe`;
-  const sink =
-    deps.sink ??
-    createSink({
-      type: 'forward',
-      host: sc.host,
-      port: sc.port,
-      tls: sc.tls.enabled ? { caPem: sc.tls.ca, servername: sc.tls.servername, rejectUnauthorized: sc.tls.rejectUnauthorized } : undefined,
-      sharedKey: sc.sharedKey,
-      username: sc.username,
-      password: sc.password,
-      ackTimeoutMs: sc.ackTimeoutSeconds * 1000,
-      maxBatchBytes: sc.maxBatchBytes,
-      maxInFlight: 1,
-      logger: deps.logger ?? silentLogger,
-    });
+  const sink = deps.sink ?? createSink(cfg.sink, { logger: deps.logger ?? silentLogger });
   const tlsWhat = 'sink: TLS';
   const hsWhat = `sink: shared-key handshake${sc.username ? ` (user ${sc.username})` : ''}`;
   const ackWhat = `sink: test event acknowledged (tag ${tag})`;
   try {
-    await sink.send([probeEvent(cfg, (deps.now ?? Date.now)())]);
+    const batch = sink.encode([probeEvent(cfg, (deps.now ?? Date.now)())]);
+    try {
+      await sink.deliver(batch);
+    } finally {
+      sink.release(batch);
+    }
     if (sc.tls.enabled) checks.push({ ok: true, what: tlsWhat, detail: sc.tls.rejectUnauthorized === false ? 'connected (certificate NOT verified: tls.rejectUnauthorized is false)' : 'certificate verified' });
     if (sc.sharedKey !== undefined) checks.push({ ok: true, what: hsWhat });
     checks.push({ ok: true, what: ackWhat });

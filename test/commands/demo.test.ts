@@ -18,12 +18,17 @@ describe('demo: where the output goes (pure)', () => {
   });
   it('the sampling sink keeps the first event per Defender type and passes every batch on', async () => {
     const sent: OutEvent[][] = [];
-    const inner: Sink = { acknowledged: true, send: async (e) => void sent.push(e), close: async () => undefined };
+    const inner: Sink = {
+      encode: (e) => (sent.push(e), { events: e.length, bytes: 0 }),
+      deliver: async () => undefined,
+      release: () => undefined,
+      close: async () => undefined,
+    };
     const samples = new Map<number, OutEvent>();
     const s = samplingSink(inner, samples);
     const ev = (rt: number, id: string): OutEvent => ({ tag: 't', time: { sec: 1, nsec: 0 }, record: { RecordType: rt, Id: id } });
-    await s.send([ev(28, 'a'), ev(15, 'b'), ev(28, 'c')]);
-    await s.send([ev(64, 'd')]);
+    await s.deliver(s.encode([ev(28, 'a'), ev(15, 'b'), ev(28, 'c')]));
+    await s.deliver(s.encode([ev(64, 'd')]));
     assert.equal(sent.flat().length, 4);
     assert.deepEqual([...samples].map(([rt, e]) => [rt, e.record.Id]), [
       [28, 'a'],

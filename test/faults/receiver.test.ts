@@ -102,8 +102,8 @@ describe('faults: the receiver', function () {
     await s.rx.pause();
     await delay(300);
     await r.stop('SIGTERM');
-    // Exit codes of run --once: 4, the receiver was unreachable when the pass ended.
-    assert.equal((await r.exited).code, 4, r.out.slice(-2000));
+    // Exit codes of run --once: 5, the signal cut the pass short (4 had the receiver been given up first).
+    assert.ok([4, 5].includes((await r.exited).code ?? -1), r.out.slice(-2000));
     await s.rx.resume();
     const r2 = await s.runToEnd();
     assert.equal((await r2.exited).code, 0, r2.out.slice(-2000));
