@@ -6,8 +6,12 @@
  */
 export const MAX_WINDOW_MS = 24 * 60 * 60_000;
 export const MAX_AGE_MS = 7 * 24 * 60 * 60_000;
-/** Kept between the 7-day limit and the earliest start we send. */
-export const WINDOW_SAFETY_MARGIN_MS = 10 * 60_000;
+/**
+ * Kept between the 7-day limit and the earliest start we send: request latency only (a server clock
+ * running ahead is corrected for separately, see estimateSkew). Content listed in the margin expires
+ * within it, so a larger one would only skip blobs the API still holds.
+ */
+export const WINDOW_SAFETY_MARGIN_MS = 2 * 60_000;
 
 const SEC = 1000;
 const floorSec = (t: number) => Math.floor(t / SEC) * SEC;
