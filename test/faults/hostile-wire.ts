@@ -27,6 +27,8 @@ export interface HostileWire {
   /** Requests currently held (stalled or trickling). */
   readonly held: number;
   decide: (r: WireRequest) => WireAction;
+  /** Edits the headers of a forwarded answer (e.g. a Date header far off). */
+  headers: (r: WireRequest, headers: Record<string, string>) => Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startHostileWire(upstreamUrl: string, ca: string): Promise
       return held;
     },
     decide: () => 'forward',
+    headers: (_r, h) => h,
     async stop() {
       for (const t of timers) clearInterval(t);
       agent.destroy();
@@ -108,7 +111,7 @@ export async function startHostileWire(upstreamUrl: string, ca: string): Promise
           const b = Buffer.from(swap(Buffer.concat(parts).toString('utf8'), upstream.host, me));
           const h: Record<string, string> = {};
           for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && k !== 'content-length') h[k] = swap(Array.isArray(v) ? v[0] : String(v), upstream.host, me);
-          res.writeHead(upRes.statusCode ?? 502, { ...h, 'content-length': String(b.length) });
+          res.writeHead(upRes.statusCode ?? 502, { ...wire.headers(r, h), 'content-length': String(b.length) });
           res.end(b);
         });
       });
