@@ -103,10 +103,11 @@ describe('faults: broken or hostile input (never hangs, never skips silently, ne
     wire = await startHostileWire(sc.front.url, sc.emu.ca!);
     route(sc, wire.url);
     const ahead = () => new Date(Date.now() + 8 * DAY).toUTCString();
-    // Once: on the answer before the first listing (subscriptions), which then had nothing to go by but it.
-    wire.headers = (r, h) => (r.route === 'other' && r.seq === 0 ? { ...h, date: ahead() } : h);
+    // Once: on the answer just before the first listing (subscriptions/start), the last the client saw.
+    wire.headers = (r, h) => (r.url.pathname.endsWith('/subscriptions/start') ? { ...h, date: ahead() } : h);
     let r = await sc.runToEnd();
     assert.equal((await r.exited).code, 0, r.out.slice(-2000));
+    assert.equal(wire.requests.other >= 2, true, 'subscriptions were listed and started');
     const a1 = sc.account({ note: 'skew once' });
     assert.deepEqual(a1.missing, [], 'one Date header skipped nothing');
     // Persistent: every answer says so. A warning, the correction capped, nothing skipped.
