@@ -7,10 +7,12 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { addRow, CLI, delay, expectClean, KNOWN_SECRET, KNOWN_SHARED_KEY, printTableAtEnd, Scenario, waitUntil } from '../support/faults-harness';
 import { validRecords } from '../support/faults-hostile';
+import { tlsFixture } from '../support/api-tls';
 import { startHostileWire, type HostileWire } from './hostile-wire';
 
 printTableAtEnd();
@@ -249,6 +251,44 @@ describe('faults: broken or hostile input (never hangs, never skips silently, ne
     assert.ok(fl.o365_bridge.warnings.length <= 21, `${fl.o365_bridge.warnings.length} warnings`);
     assert.ok(sc.rx.ackedIds().has(String(t3.Id)), 'the record after it too: delivery not wedged');
     expectClean(sc, { note: 'fidelity flagged; warnings capped', extra: [t1, flood, t3].map((x) => String(x.Id)) } as never);
+  });
+
+  it('HTTPS_PROXY from the environment (http.proxy unset) carries the token and API calls, as curl, npm and the Azure SDKs do', async () => {
+    s = await Scenario.start('proxy: HTTPS_PROXY from the environment', { contentTypes: [GENERAL] });
+    const sc = s;
+    const tlsApi = tlsFixture(); // a certificate for "api.test", a name only the proxy can resolve
+    wire = await startHostileWire(sc.front.url, sc.emu.ca!, { keyPem: tlsApi.keyPem, certPem: tlsApi.certPem, publicHostname: 'api.test' });
+    const wirePort = Number(new URL(wire.url).port);
+    fs.writeFileSync(path.join(sc.dir, 'ca.pem'), sc.emu.ca! + '\n' + tlsApi.caPem);
+    route(sc, wire.url);
+    const targets: string[] = [];
+    const tunnels = new Set<net.Socket>();
+    const proxy = http.createServer((_q, res) => res.writeHead(405).end());
+    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket) => {
+      targets.push(req.url ?? '');
+      const port = Number((req.url ?? '').split(':')[1]);
+      const up = net.connect(port === wirePort ? wirePort : 1, '127.0.0.1', () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        up.pipe(client);
+        client.pipe(up);
+      });
+      tunnels.add(client).add(up);
+      const drop = () => (client.destroy(), up.destroy());
+      up.on('error', drop);
+      client.on('error', drop);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+      const r = await sc.runToEnd({ HTTPS_PROXY: proxyUrl, https_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined });
+      assert.equal((await r.exited).code, 0, r.out.slice(-2000));
+      assert.ok(targets.length > 0 && targets.every((t) => t === `api.test:${wirePort}`), `tunnels: ${targets.join(', ')}`);
+      assert.ok(wire.requests.token > 0 && wire.requests.listing > 0, 'token and API calls went through it');
+      expectClean(sc, { note: `${targets.length} tunnels through HTTPS_PROXY`, maxDuplicates: 0 });
+    } finally {
+      for (const t of tunnels) t.destroy();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 
   it('1 000 idle connections to the metrics port (ulimit -n 256) do not starve the pipeline', async () => {

@@ -40,8 +40,13 @@ function route(u: URL): WireRoute {
   return 'other';
 }
 
-export async function startHostileWire(upstreamUrl: string, ca: string): Promise<HostileWire> {
-  const creds = serverCredentials();
+export async function startHostileWire(
+  upstreamUrl: string,
+  ca: string,
+  o: { keyPem?: string; certPem?: string; /** The name clients use for this front (e.g. api.test, reached through a proxy). */ publicHostname?: string } = {},
+): Promise<HostileWire> {
+  const emu = serverCredentials();
+  const creds = { keyPem: o.keyPem ?? emu.keyPem, certPem: o.certPem ?? emu.certPem };
   const upstream = new URL(upstreamUrl);
   const agent = new https.Agent({ keepAlive: true, ca, maxSockets: 64 });
   const sockets = new Set<Socket>();
@@ -54,7 +59,7 @@ export async function startHostileWire(upstreamUrl: string, ca: string): Promise
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const me = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const me = `${o.publicHostname ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const swap = (s: string, a: string, b: string) => s.split(a).join(b).split(encodeURIComponent(a)).join(encodeURIComponent(b));
   const wire: HostileWire = {
     url: `https://${me}`,
