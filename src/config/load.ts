@@ -19,6 +19,40 @@ export type * from './types';
 
 export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE' | 'SECRET_UNREADABLE';
 
+/** Largest config file read (a config is a few KiB). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** Largest secret file read (a secret is a line). */
+export const MAX_SECRET_BYTES = 64 * 1024;
+/** Largest PEM file read (a CA bundle is ~200 KiB). */
+export const MAX_PEM_BYTES = 4 * 1024 * 1024;
+/** YAML aliases a config may expand (an alias bomb expands exponentially). */
+export const MAX_YAML_ALIASES = 100;
+
+/**
+ * Reads a file that must be a regular file of at most `max` bytes: a FIFO would block for ever and
+ * /dev/zero never ends. Opened non-blocking (a FIFO's open would block too) and checked on the open
+ * descriptor, so what is checked is what is read. Throws an Error whose `code` says why.
+ */
+export function readBoundedFileSync(file: string, max: number): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: st.isFIFO() ? 'a FIFO, not a regular file' : st.isDirectory() ? 'EISDIR' : 'not a regular file' });
+    if (st.size > max) throw Object.assign(new Error('too large'), { code: `${st.size} bytes, over the ${max}-byte limit` });
+    const buf = Buffer.allocUnsafe(max + 1);
+    let n = 0;
+    for (;;) {
+      const r = fs.readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n > max) throw Object.assign(new Error('too large'), { code: `over the ${max}-byte limit` });
+    }
+    return buf.toString('utf8', 0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A config that cannot be used; `problems` holds one line per problem, each naming the file and key path. */
 export class ConfigError extends BridgeError {
   readonly problems: string[];
@@ -80,7 +114,7 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   const sourceName = file;
   let text: string;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    text = readBoundedFileSync(file, MAX_CONFIG_BYTES);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError('CONFIG_UNREADABLE', sourceName, [`${sourceName}: cannot read the config file (${code}); check the path and its permissions`]);
@@ -101,7 +135,18 @@ export function parseConfigText(text: string, sourceName: string): unknown {
     });
     throw new ConfigError('CONFIG_INVALID', sourceName, problems);
   }
-  return doc.toJS();
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (e) {
+    // The yaml library refuses an alias bomb ("Excessive alias count") and aliases of undefined anchors.
+    const why = String((e as Error)?.message ?? e).split('\n')[0];
+    const bomb = /alias count/i.test(why);
+    throw new ConfigError('CONFIG_INVALID', sourceName, [
+      bomb
+        ? `${sourceName}: cannot parse: YAML aliases expand too much (over ${MAX_YAML_ALIASES} alias uses); write the values out instead of nesting aliases`
+        : `${sourceName}: cannot parse: ${why.slice(0, 200)}`,
+    ]);
+  }
 }
 
 interface Collector {
@@ -121,7 +166,7 @@ function readSecret(ref: SecretRef, where: string, baseDir: string, env: NodeJS.
   }
   const p = path.resolve(baseDir, ref.file);
   try {
-    const v = fs.readFileSync(p, 'utf8').replace(/\r?\n$/, '');
+    const v = readBoundedFileSync(p, MAX_SECRET_BYTES).replace(/\r?\n$/, '');
     if (v === '') {
       c.secret.push(`${where}: secret file ${p} is empty`);
       return undefined;
@@ -137,7 +182,7 @@ function readSecret(ref: SecretRef, where: string, baseDir: string, env: NodeJS.
 function readPemFile(file: string, where: string, baseDir: string, sink: string[]): { path: string; text?: string } {
   const p = path.resolve(baseDir, file);
   try {
-    return { path: p, text: fs.readFileSync(p, 'utf8') };
+    return { path: p, text: readBoundedFileSync(p, MAX_PEM_BYTES) };
   } catch (e) {
     sink.push(`${where}: cannot read ${p} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     return { path: p };

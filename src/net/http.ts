@@ -1,12 +1,22 @@
 /**
  * The one HTTP stack every outbound call uses (API calls and MSAL's token requests alike), so a
- * custom CA, a proxy and timeouts apply everywhere. axios' own proxy handling is switched off:
+ * custom CA, a proxy and deadlines apply everywhere. axios' own proxy handling is switched off:
  * we pick the agent per destination ourselves so NO_PROXY is honoured for each request.
+ *
+ * Deadlines: axios' `timeout` is a socket-idle timer, which a server trickling one byte every few
+ * seconds never trips, and which it drops once the headers of a streamed response arrive. So every
+ * request also gets a wall-clock deadline over the whole response (headers and body; for a streamed
+ * body, up to its headers: the body is watched by `watchBody`), and ends on the stack's stop signal.
+ *
+ * Proxy: as curl, npm and the Azure SDKs read it: `http.proxy` (with `http.noProxy`), else
+ * HTTPS_PROXY / https_proxy (with NO_PROXY / no_proxy and `http.noProxy`); loopback always goes direct.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
-import axios, { type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream';
+import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { registerSecret } from '../obs/log';
 import { BridgeError, redactUri } from '../errors';
@@ -14,12 +24,14 @@ import { BridgeError, redactUri } from '../errors';
 export interface HttpStackOptions {
   /** Extra trusted CA certificate(s), PEM; added to (not replacing) Node's built-in roots. */
   caPem?: string;
-  /** Proxy for HTTPS traffic; default the HTTPS_PROXY / https_proxy environment variable. */
+  /** Proxy for HTTPS traffic; when unset (or empty), the HTTPS_PROXY / https_proxy environment variable. */
   proxyUrl?: string;
-  /** Hosts that bypass the proxy (NO_PROXY syntax); default the NO_PROXY / no_proxy environment variable. */
+  /** Hosts that bypass the proxy (NO_PROXY syntax), in addition to the NO_PROXY / no_proxy environment variable. */
   noProxy?: string;
-  /** Per-request timeout (connect + idle socket), ms. Default 60 s. */
+  /** Deadline of one request, ms: connect, headers and whole body (a streamed body: see `bodyTimeoutMs`). Default 60 s. */
   timeoutMs?: number;
+  /** Ends every request of this stack at once (the bridge's shutdown). */
+  signal?: AbortSignal;
   /** Environment to read proxy settings from (tests); default process.env. */
   env?: NodeJS.ProcessEnv;
 }
@@ -28,6 +40,10 @@ export interface HttpStack {
   /** Configured axios instance: no automatic proxy, no redirects, statuses left to the caller. */
   readonly axios: AxiosInstance;
   readonly timeoutMs: number;
+  /** Longest a streamed body may take (counting only the time its reader waits for the network): 10 × timeoutMs. */
+  readonly bodyTimeoutMs: number;
+  /** Where the proxy came from: the config, the environment, or none. */
+  readonly proxySource: 'config' | 'env' | 'none';
   /** The proxy URL (redacted) a request to `url` goes through, or null when it goes direct. */
   proxyFor(url: string): string | null;
   /** Destroys pooled keep-alive sockets. */
@@ -35,6 +51,68 @@ export interface HttpStack {
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
+/** A streamed body must bring at least this many bytes in every `timeoutMs` its reader waits (curl's low-speed limit). */
+export const MIN_BODY_BYTES_PER_INTERVAL = 1024;
+/** A streamed body's total budget, in multiples of timeoutMs. */
+export const BODY_TIMEOUT_FACTOR = 10;
+
+/** A transport error for a missed deadline: mapped to API_TIMEOUT / AUTH_UNAVAILABLE by its code, carries no request config. */
+export function deadlineError(what: string): Error {
+  return Object.assign(new Error(`timeout: ${what}`), { code: 'ETIMEDOUT' });
+}
+
+const DEADLINE = Symbol('o365fb.deadline');
+interface DeadlineState {
+  timer: NodeJS.Timeout;
+  timedOut: boolean;
+  ms: number;
+  release(): void;
+}
+type WithDeadline = { [DEADLINE]?: DeadlineState };
+
+/**
+ * Watches a streamed response body: fails it (destroying `raw` with an ETIMEDOUT error) when, while
+ * its reader is waiting for data (the stream flowing, i.e. not held back by our own backpressure),
+ * fewer than `minBytes` arrive in `idleMs`, or the waiting adds up to more than `totalMs`. Time spent
+ * paused because the sink is slow is not the server's fault and is not counted.
+ */
+export function watchBody(
+  raw: Readable,
+  o: { idleMs: number; totalMs: number; minBytes?: number; what: string; bytes: () => number; onTimeout?: (err: Error) => void },
+): () => void {
+  const minBytes = o.minBytes ?? MIN_BODY_BYTES_PER_INTERVAL;
+  const tickMs = Math.max(10, Math.min(1000, Math.floor(o.idleMs / 4)));
+  let windowStart = o.bytes();
+  let windowMs = 0;
+  let activeMs = 0;
+  let last = Date.now();
+  const timer = setInterval(() => {
+    const t = Date.now();
+    const dt = t - last;
+    last = t;
+    if (raw.readableFlowing !== true || raw.readableLength > 0) return; // held back by our reader
+    activeMs += dt;
+    windowMs += dt;
+    if (activeMs > o.totalMs) return trip(`${o.what}: body not complete after ${Math.round(o.totalMs / 1000)} s`);
+    if (windowMs >= o.idleMs) {
+      const got = o.bytes() - windowStart;
+      if (got < minBytes) return trip(`${o.what}: ${got} bytes in ${Math.round(windowMs / 1000)} s (stalled)`);
+      windowMs = 0;
+      windowStart = o.bytes();
+    }
+  }, tickMs);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  const trip = (why: string) => {
+    stop();
+    const err = deadlineError(why);
+    if (o.onTimeout) o.onTimeout(err);
+    else raw.destroy(err);
+  };
+  finished(raw, stop);
+  raw.once('close', stop);
+  return stop;
+}
 
 /** Loopback never goes through a proxy: a proxy cannot reach our loopback anyway (emulator, tests). */
 function isLoopback(host: string): boolean {
@@ -86,8 +164,13 @@ class CaProxyAgent extends HttpsProxyAgent<string> {
 export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
   const env = opts.env ?? process.env;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const proxyUrl = opts.proxyUrl ?? env.HTTPS_PROXY ?? env.https_proxy ?? undefined;
-  const noProxy = opts.noProxy ?? env.NO_PROXY ?? env.no_proxy ?? undefined;
+  const bodyTimeoutMs = timeoutMs * BODY_TIMEOUT_FACTOR;
+  // The convention of curl, npm and the Azure SDKs: the config wins, then HTTPS_PROXY / https_proxy.
+  const envProxy = env.HTTPS_PROXY || env.https_proxy || undefined;
+  const proxyUrl = opts.proxyUrl || envProxy;
+  const proxySource: HttpStack['proxySource'] = opts.proxyUrl ? 'config' : envProxy ? 'env' : 'none';
+  // A proxy from the config comes with the config's noProxy alone; one from the environment with NO_PROXY too.
+  const noProxy = [opts.noProxy, proxySource === 'env' ? env.NO_PROXY ?? env.no_proxy : undefined].filter((x) => x && x.trim()).join(',') || undefined;
   const ca = opts.caPem ? [...tls.rootCertificates, opts.caPem] : undefined;
 
   // One secure context, built once: with `ca` in the agent options, Node's https.Agent concatenates the
@@ -104,7 +187,7 @@ export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
     try {
       p = new URL(proxyUrl);
     } catch {
-      throw new BridgeError('CONFIG_INVALID', 'The proxy URL is not a valid URL: set proxy.url or HTTPS_PROXY to http(s)://host:port.');
+      throw new BridgeError('CONFIG_INVALID', `The proxy URL ${proxySource === 'env' ? 'in HTTPS_PROXY ' : ''}is not a valid URL: set http.proxy or HTTPS_PROXY to http(s)://host:port.`);
     }
     // Proxy credentials are secrets too.
     registerSecret(p.password);
@@ -135,12 +218,62 @@ export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
       cfg.httpsAgent = proxied;
       cfg.httpAgent = proxied;
     }
+    // The wall-clock deadline, and the caller's and the stack's stop signals, through one controller.
+    const ms = typeof cfg.timeout === 'number' && cfg.timeout > 0 ? cfg.timeout : timeoutMs;
+    const ac = new AbortController();
+    const parents = [cfg.signal as AbortSignal | undefined, opts.signal].filter((x): x is AbortSignal => !!x);
+    const onParent = () => ac.abort();
+    for (const p of parents) {
+      if (p.aborted) ac.abort();
+      else p.addEventListener('abort', onParent, { once: true });
+    }
+    const st: DeadlineState = {
+      ms,
+      timedOut: false,
+      timer: setTimeout(() => {
+        st.timedOut = true;
+        ac.abort();
+      }, ms),
+      release: () => {
+        clearTimeout(st.timer);
+        for (const p of parents) p.removeEventListener('abort', onParent);
+      },
+    };
+    st.timer.unref?.();
+    cfg.signal = ac.signal;
+    (cfg as WithDeadline)[DEADLINE] = st;
     return cfg;
   });
+  instance.interceptors.response.use(
+    (res: AxiosResponse) => {
+      const st = (res.config as WithDeadline)[DEADLINE];
+      if (st) {
+        const body = res.data as Readable | undefined;
+        if (body && typeof (body as Readable).pipe === 'function') {
+          // Headers arrived: the body is the reader's to watch (watchBody); a stop still ends it.
+          clearTimeout(st.timer);
+          finished(body, () => st.release());
+        } else {
+          st.release();
+        }
+      }
+      return res;
+    },
+    (err: unknown) => {
+      const st = (err as { config?: WithDeadline } | undefined)?.config?.[DEADLINE];
+      if (st) {
+        st.release();
+        if (st.timedOut) throw deadlineError(`no complete response within ${Math.round(st.ms / 1000)} s`);
+      }
+      throw err;
+    },
+  );
 
   return {
     axios: instance,
     timeoutMs,
+    bodyTimeoutMs,
+    proxySource,
     proxyFor,
     close() {
       direct.destroy();

@@ -55,6 +55,19 @@ export function redactSecrets(line: string, extra?: Set<string>): string {
   return out;
 }
 
+/** C0 and C1 controls, DEL, line/paragraph separators and bidi overrides: what can forge a line or drive a terminal. */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE_G = new RegExp(UNSAFE.source, 'g');
+
+/** Escapes what a terminal must not see raw, as JSON does for C0 controls (and \uXXXX for the rest). */
+export function escapeForTerminal(s: string): string {
+  if (!UNSAFE.test(s)) return s;
+  return s.replace(UNSAFE_G, (c) => {
+    const j = JSON.stringify(c);
+    return j.length === 4 || j.startsWith('"\\u') ? j.slice(1, -1) : '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0');
+  });
+}
+
 function errorFields(v: unknown): unknown {
   if (v instanceof Error) {
     const o: Record<string, unknown> = { message: v.message };
@@ -78,10 +91,15 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       let line: string;
       if (opts.pretty) {
         const { time, level: lv, msg: m, ...rest } = rec;
-        const extras = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
-        line = `${String(time).slice(11, 19)} ${String(lv).toUpperCase().padEnd(5)} ${m}${extras ? '  ' + extras : ''}`;
+        // Values come from the API and records (a content id with a newline and ANSI escapes): escaped, never raw.
+        const extras = Object.entries(rest)
+          .map(([k, v]) => `${escapeForTerminal(k)}=${escapeForTerminal(typeof v === 'string' ? v : String(JSON.stringify(v)))}`)
+          .join(' ');
+        line = `${String(time).slice(11, 19)} ${String(lv).toUpperCase().padEnd(5)} ${escapeForTerminal(String(m))}${extras ? '  ' + extras : ''}`;
       } else {
         line = JSON.stringify(rec);
+        // JSON leaves DEL, C1 controls and U+2028/2029 raw; a terminal tailing the log must not see them either.
+        if (UNSAFE.test(line)) line = escapeForTerminal(line);
       }
       write(redactSecrets(line, opts.secrets));
     };

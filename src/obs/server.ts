@@ -23,6 +23,8 @@ export interface ObsServerOptions {
   metrics: Pick<Metrics, 'text' | 'contentType'>;
   /** Called on every /readyz; must be cheap (report state the pipeline already keeps, don't probe). */
   readiness: () => Readiness | Promise<Readiness>;
+  /** Connection limits (tests make them small); defaults MAX_CONNECTIONS, HEADERS_TIMEOUT_MS, IDLE_TIMEOUT_MS. */
+  limits?: { maxConnections?: number; headersTimeoutMs?: number; idleTimeoutMs?: number };
 }
 
 export interface ObsServer {
@@ -33,6 +35,13 @@ export interface ObsServer {
   close(): Promise<void>;
 }
 
+/** Connections served at once; more are closed on arrival (Prometheus and two probes need a handful). */
+export const MAX_CONNECTIONS = 32;
+/** A request's headers must arrive within this. */
+export const HEADERS_TIMEOUT_MS = 5000;
+/** A connection idle this long is closed. */
+export const IDLE_TIMEOUT_MS = 10_000;
+
 export async function startObsServer(opts: ObsServerOptions): Promise<ObsServer> {
   const host = opts.host ?? '127.0.0.1';
   const server = http.createServer((req, res) => {
@@ -41,9 +50,19 @@ export async function startObsServer(opts: ObsServerOptions): Promise<ObsServer>
       else res.destroy();
     });
   });
-  // Probes and scrapers don't need long keep-alives; short ones let close() finish promptly.
-  server.keepAliveTimeout = 5000;
-  server.requestTimeout = 10000;
+  // Scraping must never starve the pipeline of file descriptors: a bounded number of connections,
+  // each closed when idle or slow to send its request. Probes and scrapers need little of either.
+  const idleMs = opts.limits?.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  const headersMs = opts.limits?.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  server.maxConnections = opts.limits?.maxConnections ?? MAX_CONNECTIONS;
+  server.keepAliveTimeout = Math.min(5000, idleMs);
+  server.headersTimeout = headersMs;
+  server.requestTimeout = Math.max(headersMs, Math.min(10000, idleMs));
+  server.maxHeadersCount = 50;
+  server.on('connection', (socket) => {
+    // A connection that never sends a byte is not covered by headersTimeout until a request starts.
+    socket.setTimeout(idleMs, () => socket.destroy());
+  });
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {

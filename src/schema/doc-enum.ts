@@ -25,6 +25,12 @@ export interface WarningSink {
 }
 
 const MAX_SHOWN = 12;
+/**
+ * Warnings kept per record; beyond, one summary entry counts the rest. A record with 30,000
+ * attachments each outside an enum would otherwise carry megabytes of warnings into its event.
+ */
+export const MAX_WARNINGS = 20;
+const TRUNCATED = 'truncated';
 
 function show(v: string | number): string {
   const s = typeof v === 'string' ? JSON.stringify(v.length > 64 ? v.slice(0, 64) + '…' : v) : String(v);
@@ -80,7 +86,14 @@ export function addDocEnumKeyword(ajv: Ajv, mode: ValidationMode, sink: WarningS
           check.errors = [{ keyword: DOC_ENUM, message, params: { allowedValues: values } }];
           return false;
         }
-        (sink.warnings ??= []).push({ path: cxt?.instancePath ?? '', message, keyword: DOC_ENUM });
+        const list = (sink.warnings ??= []);
+        if (list.length < MAX_WARNINGS) list.push({ path: cxt?.instancePath ?? '', message, keyword: DOC_ENUM });
+        else if (list.length === MAX_WARNINGS) list.push({ path: '', message: '1 more value outside a documented enum, not listed', keyword: TRUNCATED });
+        else {
+          const last = list[MAX_WARNINGS];
+          const n = Number(/^\d+/.exec(last.message)?.[0] ?? '1') + 1;
+          last.message = `${n} more values outside documented enums, not listed`;
+        }
         return true;
       } as ((data: unknown, cxt?: DataValidationCxt) => boolean) & { errors?: Array<Record<string, unknown>> };
       return check;

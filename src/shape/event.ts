@@ -10,6 +10,29 @@ import { digit, two } from '../schema/formats';
 
 /** The key under which the bridge adds its metadata to each record. */
 export const META_KEY = 'o365_bridge';
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * Notes about a record from whoever read it (numbers a double can't hold, lone surrogates): added to
+ * its event's warnings. Keyed by the record object itself, so nothing between reader and router
+ * needs to carry them, and nothing is kept once the record is gone.
+ */
+const readNotes = new WeakMap<object, ValidationIssue[]>();
+
+export function noteRecord(record: object, issues: ValidationIssue[]): void {
+  const prev = readNotes.get(record);
+  readNotes.set(record, prev ? [...prev, ...issues] : issues);
+}
+
+/**
+ * Where our metadata goes in `record`: META_KEY, or, when the record has its own key of that name (kept
+ * untouched), the first of `o365_bridge_`, `o365_bridge__`, … it does not have.
+ */
+export function metaKeyFor(record: object): string {
+  let key = META_KEY;
+  while (hasOwn.call(record, key)) key += '_';
+  return key;
+}
 
 export interface BridgeMeta {
   /** Tenant id. */
@@ -132,9 +155,19 @@ export function createRouter(opts: RouterOptions): Router {
         content_id: ctx.contentId,
         record_type_name: lastTags.name(rt),
       };
-      if (result.warnings.length > 0) meta.warnings = result.warnings;
+      const notes = readNotes.get(record);
+      if (result.warnings.length > 0 || notes) meta.warnings = notes ? [...result.warnings, ...notes] : result.warnings;
       if (!result.valid) meta.errors = result.errors;
-      record[META_KEY] = meta;
+      let key = META_KEY;
+      if (hasOwn.call(record, META_KEY)) {
+        // The record's own key stays as the API sent it; ours goes beside it.
+        key = metaKeyFor(record);
+        meta.warnings = [
+          ...(meta.warnings ?? []),
+          { path: `/${META_KEY}`, keyword: 'collision', message: `the record has its own "${META_KEY}" key (kept as is); the bridge's metadata is under "${key}"` },
+        ];
+      }
+      record[key] = meta;
 
       const time: EventTimeParts = { sec: 0, nsec: 0 };
       if (!parseCreationTime(record.CreationTime, time)) {

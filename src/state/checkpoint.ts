@@ -54,12 +54,30 @@ export interface LostEntry {
 
 /** `lost` keeps only this many entries on disk (the newest). */
 export const MAX_LOST = 100;
+/** `recent` keeps at most this many entries on disk (the newest): the file is bounded by construction. */
+export const MAX_RECENT = 100_000;
+/** `doneAtCursor` keeps at most this many ids (they all share one contentCreated). */
+export const MAX_DONE_AT_CURSOR = 10_000;
+/** Ids longer than this are not kept in `recent` / `doneAtCursor` (content ids are ~100 characters). */
+export const MAX_ID_CHARS = 1024;
+/** A checkpoint file larger than this was not written by us: refused (STATE_CORRUPT) instead of read. */
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
+/** A cursor this far ahead of the clock is refused: it would silently skip everything up to it. */
+export const MAX_CURSOR_AHEAD_MS = 10 * 60_000;
+/** `recent` entries serialised per slice while saving; the event loop runs between slices. */
+const SAVE_SLICE = 2000;
 
 export interface CheckpointStoreOptions {
   /** For `status`: no lock, no cleanup, save() refused. */
   readOnly?: boolean;
   /** Injected in tests; default: signal 0 (ESRCH = dead). */
   isAlive?: (pid: number) => boolean;
+  /** Start time of a live process (an opaque token, e.g. /proc/PID/stat starttime), or undefined when unknown. Injected in tests. */
+  processStart?: (pid: number) => string | undefined;
+  /** This boot's id (Linux: /proc/sys/kernel/random/boot_id), or undefined. Injected in tests. */
+  bootId?: () => string | undefined;
+  /** Clock for the future-cursor check (ms). Default Date.now. */
+  now?: () => number;
 }
 
 interface LockInfo {
@@ -67,6 +85,32 @@ interface LockInfo {
   hostname: string;
   nonce: string;
   startedAt: string;
+  /** The holder's process start time (see processStart): a live pid with another start time is another process. */
+  procStart?: string;
+  /** The holder's boot: after a reboot no holder survives. */
+  bootId?: string;
+}
+
+/** Lock files this process holds (several stores in one process must still exclude each other). */
+const heldLocks = new Set<string>();
+
+function defaultProcessStart(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22 (starttime); the command name (field 2) may hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function defaultBootId(): string | undefined {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const LOCK_NAME = '.lock';
@@ -132,10 +176,34 @@ export function checkpointShapeProblem(o: unknown): string | undefined {
   return undefined;
 }
 
+/** A checkpoint within the size bounds (the newest entries kept): what is saved, and what a load hands on. */
+function bounded(cp: Checkpoint): Checkpoint {
+  const okId = (id: string) => id.length <= MAX_ID_CHARS;
+  let { recent, doneAtCursor } = cp;
+  if (recent.length > MAX_RECENT || recent.some((r) => !okId(r[0]))) recent = recent.filter((r) => okId(r[0])).slice(-MAX_RECENT);
+  if (doneAtCursor.length > MAX_DONE_AT_CURSOR || doneAtCursor.some((id) => !okId(id))) doneAtCursor = doneAtCursor.filter(okId).slice(-MAX_DONE_AT_CURSOR);
+  return recent === cp.recent && doneAtCursor === cp.doneAtCursor ? cp : { ...cp, recent, doneAtCursor };
+}
+
+/** The file's text in slices: everything but `recent` at once, then `recent` SAVE_SLICE entries at a time. */
+function* serialize(cp: Checkpoint): Generator<string> {
+  const { recent, ...rest } = cp;
+  const head = JSON.stringify(rest);
+  yield head.slice(0, -1) + ',"recent":[';
+  for (let i = 0; i < recent.length; i += SAVE_SLICE) {
+    const part = JSON.stringify(recent.slice(i, i + SAVE_SLICE));
+    yield (i > 0 ? ',' : '') + part.slice(1, -1);
+  }
+  yield ']}\n';
+}
+
 export class CheckpointStore {
   readonly dir: string;
   private readonly readOnly: boolean;
   private readonly isAlive: (pid: number) => boolean;
+  private readonly processStart: (pid: number) => string | undefined;
+  private readonly bootId: () => string | undefined;
+  private readonly now: () => number;
   private lock: LockInfo | undefined;
   private state: 'new' | 'open' | 'closed' = 'new';
   /** Saves of one file run one after another, so an older write can't land after a newer one. */
@@ -146,6 +214,9 @@ export class CheckpointStore {
     this.dir = path.resolve(dir);
     this.readOnly = opts.readOnly ?? false;
     this.isAlive = opts.isAlive ?? defaultIsAlive;
+    this.processStart = opts.processStart ?? defaultProcessStart;
+    this.bootId = opts.bootId ?? defaultBootId;
+    this.now = opts.now ?? Date.now;
   }
 
   get lockFile(): string {
@@ -190,16 +261,30 @@ export class CheckpointStore {
     if (cp && (cp.tenantId !== tenantId || cp.contentType !== contentType)) {
       throw corrupt(file, `belongs to ${cp.tenantId}/${cp.contentType}, not ${tenantId}/${contentType}`);
     }
-    return cp;
+    if (cp?.cursor !== null && cp?.cursor !== undefined) {
+      const t = Date.parse(cp.cursor);
+      const now = this.now();
+      if (!Number.isFinite(t)) throw corrupt(file, `has a cursor that is not a date-time (${JSON.stringify(cp.cursor.slice(0, 40))})`);
+      if (t > now + MAX_CURSOR_AHEAD_MS) {
+        // Listing from it would skip everything up to it without a trace.
+        throw new BridgeError(
+          'STATE_CORRUPT',
+          `checkpoint ${file} has a cursor in the future (${cp.cursor}, now ${new Date(now).toISOString()}): the file was edited or the system clock went back; fix the clock, or set the cursor to a past time (or delete the file to start over from poll.initialLookbackHours)`,
+          { details: { file, cursor: cp.cursor } },
+        );
+      }
+    }
+    return cp ? bounded(cp) : cp;
   }
 
   async save(cp: Checkpoint): Promise<void> {
     if (this.state !== 'open') throw new BridgeError('INTERNAL', `CheckpointStore is ${this.state === 'new' ? 'not initialised (call init() before save())' : 'closed'}`);
     if (this.readOnly) throw new BridgeError('INTERNAL', 'CheckpointStore opened read-only: save() is not allowed');
     const file = this.fileFor(cp.tenantId, cp.contentType);
-    const body = JSON.stringify(cp.lost.length > MAX_LOST ? { ...cp, lost: cp.lost.slice(-MAX_LOST) } : cp) + '\n';
+    // Taken now (the caller goes on changing `cp`); serialised slice by slice when written.
+    const snapshot = bounded(cp.lost.length > MAX_LOST ? { ...cp, lost: cp.lost.slice(-MAX_LOST) } : cp);
     const prev = this.chains.get(file) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.writeAtomic(file, body));
+    const next = prev.catch(() => undefined).then(() => this.writeAtomic(file, serialize(snapshot)));
     this.chains.set(file, next);
     try {
       await next;
@@ -239,7 +324,8 @@ export class CheckpointStore {
       const mine = this.lock;
       this.lock = undefined;
       const holder = await this.readLock().catch(() => null);
-      if (holder && holder !== 'garbled' && holder.nonce === mine.nonce) await fs.promises.rm(this.lockFile, { force: true }).catch(() => undefined);
+      if (holder && typeof holder === 'object' && holder.nonce === mine.nonce) await fs.promises.rm(this.lockFile, { force: true }).catch(() => undefined);
+      heldLocks.delete(this.lockFile);
     }
   }
 
@@ -250,8 +336,12 @@ export class CheckpointStore {
   private async readFile(file: string): Promise<Checkpoint | null> {
     let text: string;
     try {
+      const st = await fs.promises.stat(file);
+      if (!st.isFile()) throw corrupt(file, 'cannot be read (not a regular file)');
+      if (st.size > MAX_FILE_BYTES) throw corrupt(file, `is ${st.size} bytes, larger than any checkpoint this bridge writes (${MAX_FILE_BYTES})`);
       text = await fs.promises.readFile(file, 'utf8');
     } catch (e) {
+      if (e instanceof BridgeError) throw e;
       if (errno(e) === 'ENOENT') return null;
       throw corrupt(file, `cannot be read (${errno(e)})`, e);
     }
@@ -266,12 +356,16 @@ export class CheckpointStore {
     return parsed as Checkpoint;
   }
 
-  private async writeAtomic(file: string, body: string): Promise<void> {
+  private async writeAtomic(file: string, body: Iterable<string>): Promise<void> {
     const tmp = `${file}${TEMP_MARK}${process.pid}-${++this.tempSeq}`;
     let fh: fs.promises.FileHandle | undefined;
     try {
       fh = await fs.promises.open(tmp, 'w', 0o644);
-      await fh.writeFile(body, 'utf8');
+      for (const piece of body) {
+        await fh.write(piece, null, 'utf8');
+        // Let the event loop run between slices: a large checkpoint must not stall API calls and acks.
+        await new Promise<void>((r) => setImmediate(r));
+      }
       await fh.sync();
       await fh.close();
       fh = undefined;
@@ -298,7 +392,7 @@ export class CheckpointStore {
     }
   }
 
-  private async readLock(): Promise<LockInfo | null | 'garbled'> {
+  private async readLock(): Promise<LockInfo | null | 'garbled' | 'empty'> {
     let text: string;
     try {
       text = await fs.promises.readFile(this.lockFile, 'utf8');
@@ -306,6 +400,8 @@ export class CheckpointStore {
       if (errno(e) === 'ENOENT') return null;
       throw unwritable('read the lock file', this.lockFile, e);
     }
+    // A power loss can leave the lock empty (or zero-filled): nobody holds it.
+    if (/^[\s\0]*$/.test(text)) return 'empty';
     try {
       const o = JSON.parse(text) as LockInfo;
       if (typeof o.pid === 'number' && isStr(o.hostname) && isStr(o.nonce)) return o;
@@ -315,7 +411,26 @@ export class CheckpointStore {
     return 'garbled';
   }
 
-  private lockedError(holder: LockInfo | 'garbled'): BridgeError {
+  /**
+   * Whether the holder of a lock is gone. A lock whose pid is ours is stale unless this process holds it
+   * (PID reuse: a container's PID 1 restarting); so is one from another boot, one whose pid now belongs
+   * to a process started at another time, and an empty one. A lock from another host is never stale.
+   */
+  private isStale(holder: LockInfo | 'garbled' | 'empty', me: LockInfo): boolean {
+    if (holder === 'empty') return true;
+    if (holder === 'garbled' || holder.hostname !== me.hostname) return false;
+    if (holder.pid === process.pid) return !heldLocks.has(this.lockFile);
+    if (holder.bootId && me.bootId && holder.bootId !== me.bootId) return true;
+    if (!this.isAlive(holder.pid)) return true;
+    if (holder.procStart) {
+      const now = this.processStart(holder.pid);
+      if (now !== undefined && now !== holder.procStart) return true;
+    }
+    return false;
+  }
+
+  private lockedError(holder: LockInfo | 'garbled' | 'empty'): BridgeError {
+    if (holder === 'empty') holder = 'garbled';
     const who = holder === 'garbled' ? 'another process (unreadable lock file)' : `process ${holder.pid} on ${holder.hostname} since ${holder.startedAt}`;
     return new BridgeError(
       'STATE_LOCKED',
@@ -325,27 +440,44 @@ export class CheckpointStore {
   }
 
   private async acquireLock(): Promise<void> {
-    const me: LockInfo = { pid: process.pid, hostname: os.hostname(), nonce: randomBytes(12).toString('hex'), startedAt: new Date().toISOString() };
-    // Write the content first, then link() it into place: the lock appears atomically and always complete.
+    const procStart = this.processStart(process.pid);
+    const bootId = this.bootId();
+    const me: LockInfo = {
+      pid: process.pid,
+      hostname: os.hostname(),
+      nonce: randomBytes(12).toString('hex'),
+      startedAt: new Date().toISOString(),
+      ...(procStart ? { procStart } : {}),
+      ...(bootId ? { bootId } : {}),
+    };
+    // Write the content first (fsynced: a power loss must not leave an empty lock), then link() it into
+    // place: the lock appears atomically and always complete.
     const tmp = `${this.lockFile}${TEMP_MARK}${me.nonce}`;
+    let fh: fs.promises.FileHandle | undefined;
     try {
-      await fs.promises.writeFile(tmp, JSON.stringify(me) + '\n', { flag: 'wx' });
+      fh = await fs.promises.open(tmp, 'wx', 0o644);
+      await fh.writeFile(JSON.stringify(me) + '\n', 'utf8');
+      await fh.sync();
     } catch (e) {
       throw unwritable('write in', this.dir, e);
+    } finally {
+      await fh?.close().catch(() => undefined);
     }
     try {
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
           await fs.promises.link(tmp, this.lockFile);
           this.lock = me;
+          heldLocks.add(this.lockFile);
+          await this.syncDir();
           return;
         } catch (e) {
+          if (e instanceof BridgeError) throw e;
           if (errno(e) !== 'EEXIST') throw unwritable('create the lock file', this.lockFile, e);
         }
         const holder = await this.readLock();
         if (holder === null) continue; // released meanwhile
-        const stale = holder !== 'garbled' && holder.hostname === me.hostname && holder.pid !== process.pid && !this.isAlive(holder.pid);
-        if (!stale) throw this.lockedError(holder);
+        if (!this.isStale(holder, me)) throw this.lockedError(holder);
         // Take over: rename is atomic, so of several processes taking over the same stale lock only one moves it.
         const moved = `${this.lockFile}.stale${TEMP_MARK}${me.nonce}`;
         try {
@@ -355,7 +487,7 @@ export class CheckpointStore {
           throw unwritable('replace the stale lock file', this.lockFile, e);
         }
         const movedInfo = await fs.promises.readFile(moved, 'utf8').catch(() => '');
-        if (!movedInfo.includes(holder.nonce)) {
+        if (typeof holder === 'object' ? !movedInfo.includes(holder.nonce) : !/^[\s\0]*$/.test(movedInfo)) {
           // Between our read and rename a live process replaced the stale lock: put its lock back.
           await fs.promises.link(moved, this.lockFile).catch(() => undefined);
           await fs.promises.rm(moved, { force: true });

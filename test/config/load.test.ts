@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { loadConfig, validateConfigObject, ConfigError, summarizeConfig } from '../../src/config/load';
 import { isBridgeError } from '../../src/errors';
 import { createLogger } from '../../src/obs/log';
@@ -281,6 +282,41 @@ describe('config: valid files', () => {
     log.info('oops', { a: 'File-Secret-Value-77', b: 'Shared-Key-Value-88 Fluent-Password-66', c: cfg.http.proxy });
     assert.ok(!/File-Secret|Shared-Key-Value|Fluent-Password|Proxy-Pass-99/.test(lines[0]), lines[0]);
     assert.ok(!summarizeConfig(cfg).includes('Shared-Key-Value-88'));
+  });
+
+  it('a YAML alias bomb is CONFIG_INVALID with a line naming the problem', async () => {
+    const s = stage('valid-minimal.yaml');
+    staged.push(s);
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill('*' + String.fromCharCode(96 + i)).join(', ')}]`);
+    fs.writeFileSync(s.file, lines.join('\n') + `\ntenants:\n  - id: ${T1}\n    clientId: ${C1}\n    clientSecret: { env: TEST_CLIENT_SECRET }\n`);
+    const { code, problems } = await problemsOf(s);
+    assert.equal(code, 'CONFIG_INVALID');
+    assert.equal(problems.length, 1);
+    assert.match(problems[0], /^<dir>\/valid-minimal\.yaml: cannot parse: YAML aliases expand too much/);
+  });
+
+  it('secret and PEM files must be regular files of bounded size: a FIFO, /dev/zero, a huge file are refused, never read for ever', async () => {
+    const s = stage('valid-minimal.yaml');
+    staged.push(s);
+    const fifo = path.join(s.dir, 'secret.fifo');
+    execFileSync('mkfifo', [fifo]);
+    s.write('huge.pem', '-----BEGIN CERTIFICATE-----\n' + 'A'.repeat(5 * 1024 * 1024));
+    const cfg = (secret: string, ca: string) =>
+      fs.writeFileSync(s.file, `tenants:\n  - id: ${T1}\n    clientId: ${C1}\n    clientSecret: { file: ${secret} }\nhttp:\n  caFile: ${ca}\n`);
+    cfg('secret.fifo', '/dev/zero');
+    let r = await problemsOf(s);
+    assert.equal(r.code, 'CONFIG_INVALID');
+    assert.deepEqual(r.problems.sort(), [
+      '<dir>/valid-minimal.yaml: http.caFile: cannot read /dev/zero (not a regular file)',
+      '<dir>/valid-minimal.yaml: tenants[0].clientSecret: cannot read secret file <dir>/secret.fifo (a FIFO, not a regular file)',
+    ]);
+    cfg('/dev/zero', 'huge.pem');
+    r = await problemsOf(s);
+    assert.deepEqual(r.problems.sort(), [
+      `<dir>/valid-minimal.yaml: http.caFile: cannot read <dir>/huge.pem (${5 * 1024 * 1024 + 28} bytes, over the ${4 * 1024 * 1024}-byte limit)`,
+      '<dir>/valid-minimal.yaml: tenants[0].clientSecret: cannot read secret file /dev/zero (not a regular file)',
+    ]);
   });
 
   it('validateConfigObject applies defaults on a copy and leaves the argument alone', () => {

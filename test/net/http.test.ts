@@ -131,4 +131,60 @@ describe('api/http', () => {
       stack.close();
     }
   });
+
+  it('a response that trickles (headers, then a byte now and then) misses the whole-response deadline', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    srv.handler = (_q, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const t = setInterval(() => res.write(' '), 100);
+      timers.push(t);
+      res.on('close', () => clearInterval(t));
+    };
+    const stack = createHttpStack({ caPem: srv.caPem, timeoutMs: 600, env: {} });
+    try {
+      await assert.rejects(stack.axios.get(`${srv.origin}/trickle`, { responseType: 'text' }), (e: { code?: string; message?: string; config?: unknown }) => {
+        assert.equal(e.code, 'ETIMEDOUT');
+        assert.match(String(e.message), /no complete response within/);
+        assert.equal(e.config, undefined, 'carries no request config (headers hold tokens)');
+        return true;
+      });
+    } finally {
+      for (const t of timers) clearInterval(t);
+      stack.close();
+    }
+  });
+
+  it("the stack's stop signal ends a request waiting for an answer", async () => {
+    srv.handler = () => undefined;
+    const stop = new AbortController();
+    const stack = createHttpStack({ caPem: srv.caPem, timeoutMs: 60_000, env: {}, signal: stop.signal });
+    try {
+      const p = stack.axios.get(`${srv.origin}/hang-until-stop`);
+      setTimeout(() => stop.abort(), 50);
+      await assert.rejects(p, (e: { name?: string; code?: string }) => e.code === 'ERR_CANCELED');
+    } finally {
+      stack.close();
+    }
+  });
+
+  it('proxy from the environment: HTTPS_PROXY with NO_PROXY (curl, npm and the Azure SDKs read them); http.proxy wins with its own noProxy', () => {
+    const fromEnv = createHttpStack({ env: { HTTPS_PROXY: 'http://proxy.example:3128', NO_PROXY: 'skip.example' }, noProxy: '' });
+    const lower = createHttpStack({ env: { https_proxy: 'http://proxy.example:3128', no_proxy: '.skip.example' } });
+    const configured = createHttpStack({ proxyUrl: 'http://cfg.example:8080', noProxy: 'cfg-skip.example', env: { HTTPS_PROXY: 'http://proxy.example:3128', NO_PROXY: '*' } });
+    const none = createHttpStack({ env: { HTTPS_PROXY: '' } });
+    try {
+      assert.equal(fromEnv.proxySource, 'env');
+      assert.equal(fromEnv.proxyFor('https://manage.office.com/x'), 'http://proxy.example:3128/');
+      assert.equal(fromEnv.proxyFor('https://skip.example/x'), null, 'NO_PROXY is honoured even when http.noProxy is empty');
+      assert.equal(lower.proxyFor('https://a.skip.example/x'), null);
+      assert.equal(lower.proxyFor('https://login.microsoftonline.com/x'), 'http://proxy.example:3128/');
+      assert.equal(configured.proxySource, 'config');
+      assert.equal(configured.proxyFor('https://manage.office.com/x'), 'http://cfg.example:8080/');
+      assert.equal(configured.proxyFor('https://cfg-skip.example/x'), null);
+      assert.equal(none.proxySource, 'none');
+      assert.equal(none.proxyFor('https://manage.office.com/x'), null);
+    } finally {
+      for (const s of [fromEnv, lower, configured, none]) s.close();
+    }
+  });
 });

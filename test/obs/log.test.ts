@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { memoryLogger, registerSecret } from '../../src/obs/log';
+import { createLogger, memoryLogger, registerSecret } from '../../src/obs/log';
 
 describe('logger', () => {
   it('writes one JSON line per event with the bound fields', () => {
@@ -33,5 +33,20 @@ describe('logger', () => {
     l.info('x', { a: 'long-lived-secret-42', b: 'ephemeral-token-1999' });
     assert.ok(!l.lines[0].includes('long-lived-secret-42'));
     assert.ok(!l.lines[0].includes('ephemeral-token-1999'));
+  });
+
+  it('escapes control characters of any value on the terminal as JSON does: no forged line, no raw ESC', () => {
+    const lines: string[] = [];
+    const l = createLogger({ pretty: true, write: (x) => lines.push(x) });
+    const hostile = 'abc\n12:00:00 ERROR  forged line\u001b[2J\u001b]0;title\u0007\u009b31m\u202e';
+    l.warn('content lost at the source', { contentId: hostile, nested: { id: hostile }, [hostile]: 1 });
+    assert.equal(lines.length, 1);
+    const line = lines[0];
+    assert.ok(!/[\u0000-\u001f\u007f-\u009f\u202e]/.test(line), `raw control characters: ${JSON.stringify(line)}`);
+    assert.ok(line.includes('contentId=abc\\n12:00:00 ERROR  forged line\\u001b[2J'), line);
+    const json: string[] = [];
+    createLogger({ write: (x) => json.push(x) }).warn('x', { contentId: hostile });
+    assert.ok(!/[\u0000-\u001f\u007f-\u009f\u202e]/.test(json[0]), json[0]);
+    assert.equal((JSON.parse(json[0]) as { contentId: string }).contentId, hostile, 'the JSON line still carries the value exactly');
   });
 });

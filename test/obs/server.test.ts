@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { createMetrics } from '../../src/obs/metrics';
 import { startObsServer, type ObsServer, type Readiness } from '../../src/obs/server';
 import { isBridgeError } from '../../src/errors';
@@ -16,6 +17,14 @@ function get(url: string, method = 'GET'): Promise<{ status: number; type: strin
     req.on('error', reject);
     req.end();
   });
+}
+
+async function waitFor(pred: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 describe('obs/server', () => {
@@ -79,6 +88,31 @@ describe('obs/server', () => {
     assert.equal(h.status, 200);
     assert.equal(h.body, '');
     assert.equal((await get(srv.url + '/readyz?verbose=1')).status, 200);
+  });
+
+  it('bounds its connections: a cap, and idle or silent connections closed, so scraping never starves the pipeline', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    srv = await startObsServer({ port: 0, metrics, readiness: () => ({ ready: true, reasons: [] }), limits: { maxConnections: 8, idleTimeoutMs: 300, headersTimeoutMs: 300 } });
+    const sockets: net.Socket[] = [];
+    let closed = 0;
+    for (let i = 0; i < 40; i++) {
+      const s = net.connect(srv.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.on('close', () => closed++);
+      sockets.push(s);
+    }
+    try {
+      // Over the cap: closed at once; the rest: closed once idle. None is kept for ever.
+      await waitFor(() => closed === 40, 10_000);
+      // A slow sender of headers is closed too, and the server still answers afterwards.
+      const slow = net.connect(srv.port, '127.0.0.1');
+      slow.on('error', () => undefined);
+      slow.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+      await new Promise<void>((r) => slow.on('close', () => r()));
+      assert.equal((await get(srv.url + '/healthz')).status, 200);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
   });
 
   it('fails with a stable code when the port is taken', async () => {

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { createValidator, MAX_ISSUES, specificRecordTypes } from '../../src/schema/validator';
 import type { ValidationResult } from '../../src/contracts';
 import { docExamples, sampleBlob, sampleOf, type Rec } from './helpers';
+import { MAX_WARNINGS } from '../../src/schema/doc-enum';
 
 const lenient = createValidator();
 const strict = createValidator({ mode: 'strict' });
@@ -427,5 +428,18 @@ describe('schema/validator', () => {
       assert.equal(again.mode, 'default');
       assert.equal(strict.mode, 'strict');
     });
+  });
+
+  it('warnings per record are bounded: 30,000 attachments outside an enum give 20 warnings and one count', () => {
+    const rec = sampleOf(28);
+    const one = { FileName: 'a.exe', FileType: 'exe', FileVerdict: 7, SHA256: 'ab' };
+    const res = lenient.validate({ ...rec, AttachmentData: Array.from({ length: 30_000 }, () => ({ ...one })) });
+    assert.equal(res.valid, true);
+    assert.equal(res.warnings.length, MAX_WARNINGS + 1);
+    assert.equal(res.warnings[0].path, '/AttachmentData/0/FileVerdict');
+    assert.deepEqual(res.warnings[MAX_WARNINGS], { path: '', message: `${30_000 - MAX_WARNINGS} more values outside documented enums, not listed`, keyword: 'truncated' });
+    assert.ok(JSON.stringify(res.warnings).length < 8000);
+    // The next record starts afresh.
+    assert.deepEqual(lenient.validate(rec).warnings, []);
   });
 });

@@ -50,6 +50,18 @@ describe('event time from CreationTime', () => {
 describe('router', () => {
   const router = createRouter({ tagPrefix: 'o365', now: () => 1_700_000_000_123 });
 
+  it("keeps a record's own o365_bridge key; ours goes beside it under a free name, with a warning", () => {
+    const own = { theirs: true };
+    const record: Record<string, unknown> = { Id: 'x', RecordType: 28, CreationTime: '2024-03-01T10:11:12', o365_bridge: own, o365_bridge_: 'also theirs' };
+    const ev = router.route(record, ok(28), ctx);
+    assert.equal(ev.record.o365_bridge, own, 'untouched');
+    assert.equal(ev.record.o365_bridge_, 'also theirs');
+    const meta = ev.record.o365_bridge__ as { content_id: string; warnings: Array<{ keyword: string; message: string }> };
+    assert.equal(meta.content_id, 'blob-1');
+    assert.equal(meta.warnings[0].keyword, 'collision');
+    assert.match(meta.warnings[0].message, /under "o365_bridge__"/);
+  });
+
   it('passes the record object itself on, adding only o365_bridge metadata', () => {
     const record: Record<string, unknown> = { Id: 'x', RecordType: 28, CreationTime: '2024-03-01T10:11:12', Operation: 'TIMailData' };
     const keys = Object.keys(record);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { CheckpointStore, MAX_LOST, type Checkpoint } from '../../src/state/checkpoint';
+import { CheckpointStore, MAX_ID_CHARS, MAX_LOST, MAX_RECENT, type Checkpoint } from '../../src/state/checkpoint';
 import { isBridgeError } from '../../src/errors';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
@@ -116,7 +116,7 @@ describe('checkpoint store', () => {
         await s.init();
         for (let n = 0; ; n++) {
           const recent = Array.from({ length: 500 }, (_, i) => ['blob-' + n + '-' + i, '2024-03-01T10:00:00.000Z']);
-          await s.save({ version: 1, tenantId: ${JSON.stringify(TENANT)}, contentType: 'Audit.General', cursor: String(n),
+          await s.save({ version: 1, tenantId: ${JSON.stringify(TENANT)}, contentType: 'Audit.General', cursor: new Date(Date.UTC(2024, 0, 1) + n * 1000).toISOString(),
             doneAtCursor: [], recent, lost: [], updatedAt: 'u' });
           if (n === 20) process.stdout.write('saving\\n');
         }
@@ -132,7 +132,7 @@ describe('checkpoint store', () => {
     const store = make(dir); // default liveness check: the killed child's pid is gone
     await store.init();
     const back = await store.load(TENANT, 'Audit.General');
-    assert.ok(back && Number(back.cursor) >= 20, 'a complete checkpoint survived');
+    assert.ok(back && Date.parse(back.cursor!) >= Date.UTC(2024, 0, 1) + 20_000, 'a complete checkpoint survived');
     assert.equal(back.recent.length, 500);
     assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes('.tmp-')), []);
   });
@@ -229,6 +229,88 @@ describe('checkpoint store', () => {
     const lock = JSON.parse(fs.readFileSync(path.join(dir, '.lock'), 'utf8'));
     assert.equal(lock.pid, process.pid);
     assert.deepEqual(fs.readdirSync(dir), ['.lock']);
+  });
+
+  it('PID reuse: a lock naming this very pid (not held by this process) is stale and taken over', async () => {
+    const dir = path.join(root, 'state');
+    fs.mkdirSync(dir);
+    // A container's PID 1 after a crash: the new process has the old one's pid.
+    fs.writeFileSync(path.join(dir, '.lock'), JSON.stringify({ pid: process.pid, hostname: os.hostname(), nonce: 'crashed', startedAt: 's' }));
+    const store = make(dir);
+    await store.init();
+    const lock = JSON.parse(fs.readFileSync(path.join(dir, '.lock'), 'utf8'));
+    assert.notEqual(lock.nonce, 'crashed');
+    // ...while a second store of this process is still refused.
+    await assert.rejects(make(dir).init(), rejectsWith('STATE_LOCKED', `process ${process.pid}`));
+  });
+
+  it("a live pid with another start time, or a lock from another boot, is stale; the same start time is respected", async () => {
+    const dir = path.join(root, 'state');
+    fs.mkdirSync(dir);
+    const lockAt = (o: Record<string, unknown>) => fs.writeFileSync(path.join(dir, '.lock'), JSON.stringify({ pid: 4242, hostname: os.hostname(), nonce: 'n', startedAt: 's', ...o }));
+    const opts = { isAlive: (pid: number) => pid === 4242, processStart: (pid: number) => (pid === 4242 ? 'T2' : 'T0'), bootId: () => 'boot-B' };
+    lockAt({ procStart: 'T2', bootId: 'boot-B' });
+    await assert.rejects(make(dir, opts).init(), rejectsWith('STATE_LOCKED', 'process 4242'));
+    lockAt({ procStart: 'T1', bootId: 'boot-B' });
+    const a = make(dir, opts);
+    await a.init();
+    await a.close();
+    lockAt({ procStart: 'T2', bootId: 'boot-A' });
+    const b = make(dir, opts);
+    await b.init();
+    const lock = JSON.parse(fs.readFileSync(path.join(dir, '.lock'), 'utf8'));
+    assert.equal(lock.pid, process.pid);
+    assert.equal(lock.procStart, 'T0', 'our start time is recorded');
+    assert.equal(lock.bootId, 'boot-B');
+  });
+
+  it('an empty (or zero-filled) lock left by a power loss is stale and taken over', async () => {
+    const dir = path.join(root, 'state');
+    fs.mkdirSync(dir);
+    for (const content of ['', '\0\0\0\0']) {
+      fs.writeFileSync(path.join(dir, '.lock'), content);
+      const store = make(dir);
+      await store.init();
+      assert.equal(JSON.parse(fs.readFileSync(path.join(dir, '.lock'), 'utf8')).pid, process.pid);
+      await store.close();
+    }
+  });
+
+  it('a cursor in the future, or not a date-time, is refused with an error naming the file', async () => {
+    const now = Date.parse('2024-03-01T12:00:00.000Z');
+    const store = make(path.join(root, 'state'), { now: () => now });
+    await store.init();
+    const file = store.fileFor(TENANT, 'Audit.General');
+    fs.writeFileSync(file, JSON.stringify(cp({ cursor: '2099-01-01T00:00:00.000Z' })));
+    await assert.rejects(store.load(TENANT, 'Audit.General'), rejectsWith('STATE_CORRUPT', file));
+    await assert.rejects(store.load(TENANT, 'Audit.General'), rejectsWith('STATE_CORRUPT', 'cursor in the future'));
+    fs.writeFileSync(file, JSON.stringify(cp({ cursor: 'yesterday' })));
+    await assert.rejects(store.load(TENANT, 'Audit.General'), rejectsWith('STATE_CORRUPT', 'not a date-time'));
+    fs.writeFileSync(file, JSON.stringify(cp({ cursor: '2024-03-01T12:05:00.000Z' })));
+    assert.equal((await store.load(TENANT, 'Audit.General'))!.cursor, '2024-03-01T12:05:00.000Z', 'a few minutes ahead (clock skew) is fine');
+  });
+
+  it('bounded by construction: a huge recent list is cut to the newest on load and save; saving lets the event loop run', async () => {
+    const store = make();
+    await store.init();
+    const file = store.fileFor(TENANT, 'Audit.General');
+    const recent = Array.from({ length: MAX_RECENT + 5000 }, (_, i) => [`blob-${i}`, '2024-03-01T10:00:00.000Z'] as [string, string]);
+    recent.push(['x'.repeat(MAX_ID_CHARS + 1), '2024-03-01T10:00:00.000Z']);
+    fs.writeFileSync(file, JSON.stringify(cp({ recent })));
+    const loaded = (await store.load(TENANT, 'Audit.General'))!;
+    assert.equal(loaded.recent.length, MAX_RECENT);
+    assert.equal(loaded.recent.at(-1)![0], `blob-${MAX_RECENT + 4999}`, 'the newest kept, the over-long id dropped');
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    try {
+      await store.save(cp({ recent }));
+    } finally {
+      clearInterval(ticker);
+    }
+    assert.ok(ticks > 0, 'timers ran while the checkpoint was written');
+    const back = JSON.parse(fs.readFileSync(file, 'utf8')) as Checkpoint;
+    assert.equal(back.recent.length, MAX_RECENT);
+    assert.deepEqual({ ...back, recent: [] }, { ...cp(), recent: [] });
   });
 
   it('lists and loads without a lock (for status) and treats a missing dir as empty', async () => {

@@ -12,9 +12,18 @@
  *   `error` so the caller can quarantine it with a reason and go on;
  * - the stream is structurally broken (truncated, garbage between elements, empty): thrown as a
  *   BridgeError (BLOB_MALFORMED by default), because the whole blob must be fetched again.
+ *
+ * Fidelity: JSON can carry numbers a double cannot (1e400, integers beyond 2^53) and lone surrogates
+ * (`"\ud800"`), which JSON.parse turns into Infinity, a rounded value, or a string no UTF-8 encoder
+ * keeps. Never silently: such a number is delivered as a string of its exact text, and both are noted
+ * (field path and what happens) for the event's `o365_bridge.warnings`. The scanner flags a record only
+ * when its bytes outside strings hold a long digit run or an exponent, or its text a `\uD…` escape, so
+ * ordinary records pay one comparison per byte outside strings and one substring search.
  */
 import { isUtf8 } from 'node:buffer';
 import { BridgeError, type ErrorCode } from '../../errors';
+import type { ValidationIssue } from '../../contracts';
+import { noteRecord } from '../../shape/event';
 
 /** What a `__proto__` key is renamed to: JS consumers (msgpack decoders, object spreads) reject or misread it. */
 export const PROTO_KEY_RENAMED = '__proto__renamed';
@@ -107,6 +116,9 @@ export class JsonSplitter {
   private pieces: Buffer[] = [];
   private tooLarge = false;
   private rawHead = '';
+  /** Digits in a row outside strings, and whether a number of the element may not fit a double. */
+  private digitRun = 0;
+  private numberSuspect = false;
 
   constructor(opts: ReadOptions = {}) {
     this.maxRecordBytes = opts.maxRecordBytes ?? 16 * 1024 * 1024;
@@ -171,6 +183,15 @@ export class JsonSplitter {
           i++;
           continue;
         }
+        if (c >= 0x30 && c <= 0x39) {
+          // 16+ digits may not fit a double exactly.
+          if (++this.digitRun >= 16) this.numberSuspect = true;
+          i++;
+          continue;
+        }
+        // An exponent (digit then e/E): 1e400 is Infinity to JSON.parse.
+        if ((c === 0x65 || c === 0x45) && this.digitRun > 0) this.numberSuspect = true;
+        this.digitRun = 0;
         if (c === QUOTE) {
           this.inString = true;
         } else if (c === LBRACE || c === LBRACKET) {
@@ -245,6 +266,8 @@ export class JsonSplitter {
       this.rawHead = '';
       this.depth = 0;
       this.maxSeenDepth = 0;
+      this.digitRun = 0;
+      this.numberSuspect = false;
       segStart = i;
       if (c === QUOTE) {
         this.inString = true;
@@ -346,6 +369,11 @@ export class JsonSplitter {
         // Both checks are a native substring search per record; the costly part runs only on a hit.
         if (text!.includes('\uFFFD') && !isUtf8(bytes!)) item.repaired = 'invalid UTF-8 replaced by U+FFFD';
         if (text!.includes('__proto__') || text!.includes('\\u00')) item.mayHaveProtoKey = true;
+        const loneEscape = text!.includes('\\ud') || text!.includes('\\uD');
+        if ((this.numberSuspect || loneEscape) && item.record !== null && typeof item.record === 'object') {
+          const notes = fidelityNotes(item.record as object, text!, this.numberSuspect, loneEscape);
+          if (notes.length) noteRecord(item.record as object, notes);
+        }
       } catch (e) {
         item.error = new BridgeError('BLOB_MALFORMED', `record ${index} is not valid JSON: ${(e as Error).message}`, {
           details: { reason: 'record_unparseable', index },
@@ -356,6 +384,126 @@ export class JsonSplitter {
     this.tooLarge = false;
     out.push(item);
   }
+}
+
+/** Notes kept per record; beyond, one more entry counts the rest. */
+const MAX_FIDELITY_NOTES = 20;
+const FIDELITY = 'fidelity';
+
+function pointer(path: ReadonlyArray<string | number>): string {
+  return path.map((k) => '/' + String(k).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+}
+
+/** True when a JSON number token's value is not what JSON.parse gives (overflow, underflow, an integer a double rounds). */
+export function numberLosesValue(tok: string): boolean {
+  const v = Number(tok);
+  if (!Number.isFinite(v)) return true;
+  if (/^-?\d+$/.test(tok)) return !Number.isSafeInteger(v) && BigInt(tok) !== BigInt(v);
+  return v === 0 && /[1-9]/.test(tok.replace(/[eE].*$/, ''));
+}
+
+/** Number tokens of a JSON text that lose their value, with their paths (keys and indexes). */
+export function lossyNumbers(text: string): Array<{ path: Array<string | number>; token: string }> {
+  const out: Array<{ path: Array<string | number>; token: string }> = [];
+  const stack: Array<{ arr: boolean; key: string | number }> = [];
+  let expectKey = false;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let j = i + 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if (d === BACKSLASH) j += 2;
+        else if (d === QUOTE) break;
+        else j++;
+      }
+      const top = stack[stack.length - 1];
+      if (top && !top.arr && expectKey) {
+        top.key = JSON.parse(text.slice(i, j + 1)) as string;
+        expectKey = false;
+      }
+      i = j + 1;
+    } else if (c === LBRACE) {
+      stack.push({ arr: false, key: '' });
+      expectKey = true;
+      i++;
+    } else if (c === LBRACKET) {
+      stack.push({ arr: true, key: 0 });
+      i++;
+    } else if (c === RBRACE || c === RBRACKET) {
+      stack.pop();
+      i++;
+    } else if (c === COMMA) {
+      const top = stack[stack.length - 1];
+      if (top?.arr) top.key = (top.key as number) + 1;
+      else expectKey = true;
+      i++;
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let j = i + 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if ((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) j++;
+        else break;
+      }
+      const tok = text.slice(i, j);
+      if (tok.length >= 16 || /[eE]/.test(tok)) {
+        if (numberLosesValue(tok)) out.push({ path: stack.map((s) => s.key), token: tok });
+      }
+      i = j;
+    } else i++;
+  }
+  return out;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function findLoneSurrogates(v: unknown, path: Array<string | number>, out: Array<Array<string | number>>, depth: number): void {
+  if (out.length > MAX_FIDELITY_NOTES || depth > 256) return;
+  if (typeof v === 'string') {
+    if (LONE_SURROGATE.test(v)) out.push([...path]);
+    return;
+  }
+  if (v === null || typeof v !== 'object') return;
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => findLoneSurrogates(x, [...path, i], out, depth + 1));
+    return;
+  }
+  for (const k of Object.keys(v)) {
+    if (LONE_SURROGATE.test(k)) out.push([...path, k]);
+    findLoneSurrogates((v as Record<string, unknown>)[k], [...path, k], out, depth + 1);
+  }
+}
+
+/**
+ * The record's numbers that lose their value (each replaced by a string of its exact text) and strings
+ * holding lone surrogates (kept: the stdout sink writes them escaped; UTF-8 cannot carry them, so a
+ * forward receiver gets U+FFFD), as warnings with their paths.
+ */
+export function fidelityNotes(record: object, text: string, numbers: boolean, surrogates: boolean): ValidationIssue[] {
+  const notes: ValidationIssue[] = [];
+  if (numbers) {
+    for (const { path, token } of lossyNumbers(text)) {
+      let o: unknown = record;
+      for (let k = 0; k < path.length - 1 && o !== null && typeof o === 'object'; k++) o = (o as Record<string | number, unknown>)[path[k]];
+      const last = path[path.length - 1];
+      if (o !== null && typeof o === 'object' && last !== undefined && typeof (o as Record<string | number, unknown>)[last] === 'number') {
+        (o as Record<string | number, unknown>)[last] = token;
+      }
+      if (notes.length < MAX_FIDELITY_NOTES) {
+        notes.push({ path: pointer(path), keyword: FIDELITY, message: `number ${token.slice(0, 40)} cannot be held exactly (a double would make it ${String(Number(token))}); delivered as a string with its exact digits` });
+      }
+    }
+  }
+  if (surrogates) {
+    const paths: Array<Array<string | number>> = [];
+    findLoneSurrogates(record, [], paths, 0);
+    for (const p of paths.slice(0, MAX_FIDELITY_NOTES)) {
+      notes.push({ path: pointer(p), keyword: FIDELITY, message: 'holds a lone UTF-16 surrogate (\\uD800-\\uDFFF escape): kept as is, but UTF-8 cannot carry it, so a forward receiver gets U+FFFD' });
+    }
+  }
+  return notes;
 }
 
 /**

@@ -9,7 +9,7 @@
  * The cursor moves only over a contiguous prefix of finished blobs in (contentCreated, contentId)
  * order, so a failed blob holds it back and is never stepped over.
  */
-import { MAX_AGE_MS, MAX_WINDOW_MS } from './api/window';
+import { MAX_AGE_MS, MAX_WINDOW_MS, WINDOW_SAFETY_MARGIN_MS, parseApiTime } from './api/window';
 import type { ContentRef } from '../../contracts';
 
 export { MAX_AGE_MS, MAX_WINDOW_MS };
@@ -36,12 +36,147 @@ export interface PlanOptions {
   maxWindowMs?: number;
 }
 
+/**
+ * The earliest listing start the API still answers for: everything it holds is listed from here.
+ * Never later than the API client's own clamp (WINDOW_SAFETY_MARGIN_MS): a larger margin here
+ * would skip blobs the API still holds.
+ */
+export function earliestReachable(o: Pick<PlanOptions, 'now' | 'ageMarginMs'>): number {
+  return Math.ceil((o.now - MAX_AGE_MS + Math.min(o.ageMarginMs, WINDOW_SAFETY_MARGIN_MS)) / 1000) * 1000;
+}
+
 /** Where the next pass starts listing. */
 export function listingStart(cursor: string | null, o: PlanOptions): number {
-  const oldest = o.now - MAX_AGE_MS + o.ageMarginMs;
+  const oldest = earliestReachable(o);
   let start = cursor === null ? o.now - o.initialLookbackMs : Math.min(Date.parse(cursor), o.now - o.trailingMs);
   if (!Number.isFinite(start)) start = o.now - o.initialLookbackMs;
   return Math.max(start, oldest);
+}
+
+/** A time range [from, to) (ISO strings) whose content can no longer be fetched: to be recorded as lost. */
+export interface LostRange {
+  from: string;
+  to: string;
+  code: string;
+}
+
+/**
+ * The range a checkpoint older than the API's retention can never recover: from its cursor to the
+ * earliest start the API still answers for. null when nothing is out of reach (or no cursor yet:
+ * a first run's look-back is the user's choice, bounded by the config).
+ *
+ * Poller hook (after `listingStart`): `const gap = unreachableRange(cp.cursor, plan); if (gap) recordLostRange(cp, gap)`
+ * (checkpoint lost list, warning log, metric, status).
+ */
+export function unreachableRange(cursor: string | null, o: PlanOptions): LostRange | null {
+  if (cursor === null) return null;
+  const c = Date.parse(cursor);
+  if (!Number.isFinite(c)) return null;
+  const oldest = earliestReachable(o);
+  if (c >= oldest) return null;
+  return { from: new Date(c).toISOString(), to: new Date(oldest).toISOString(), code: 'CONTENT_EXPIRED' };
+}
+
+/** What `listContent` reports about one listing (the API client's ListingInfo, structurally). */
+export interface ListedWindow {
+  asked: { start: Date | number; end: Date | number } | null;
+  complete: boolean;
+}
+
+/**
+ * Whether a window whose listed blobs are all finished may be closed (the cursor moved to its end):
+ * only when the API was actually asked for the whole of it and answered to its last page. An empty
+ * listing of a window never asked for (clamped away, skipped) closes nothing.
+ *
+ * Poller hook: pass `info` as listContent's 4th argument and call `fin.closeWindow()` only when
+ * `windowClosable(w, info)`.
+ */
+export function windowClosable(w: Window, info: ListedWindow | undefined): boolean {
+  if (!info || !info.asked || !info.complete) return false;
+  return +info.asked.start <= w.start && +info.asked.end >= w.end;
+}
+
+/**
+ * The part of a window the listing could not reach because its start had to be moved forward (it
+ * aged past the 7-day limit meanwhile): [w.start, asked.start), to be recorded as lost. null when none.
+ */
+export function listingGap(w: Window, info: ListedWindow | undefined): LostRange | null {
+  if (!info?.asked) return null;
+  const s = +info.asked.start;
+  if (s <= w.start) return null;
+  return { from: new Date(w.start).toISOString(), to: new Date(Math.min(s, w.end)).toISOString(), code: 'CONTENT_EXPIRED' };
+}
+
+/** How a blob's failure is handled. */
+export type BlobFailureAction =
+  /** Retry within this pass (transient: 5xx, resets, timeouts, throttling). */
+  | 'retry'
+  /** Done as lost at once, with its code (expired, foreign host, too large). */
+  | 'lost'
+  /** A non-retryable answer for this blob alone (a 3xx, a 4xx): keep it aside, retry on later passes, other blobs go on. */
+  | 'defer'
+  /** The tenant is unusable (credentials, permissions): stop the pass. */
+  | 'fatal';
+
+export const LOST_AT_ONCE = new Set(['CONTENT_EXPIRED', 'FOREIGN_HOST', 'BLOB_TOO_LARGE']);
+const TENANT_FATAL = new Set(['AUTH_FAILED', 'API_UNAUTHORIZED', 'API_FORBIDDEN', 'API_TENANT', 'API_NOT_SUBSCRIBED', 'API_SUBSCRIPTION_DISABLED']);
+
+/** Classifies a blob failure (a BridgeError's code and retryable flag). */
+export function classifyBlobFailure(err: { code?: string; retryable?: boolean } | undefined): BlobFailureAction {
+  const code = err?.code ?? '';
+  if (LOST_AT_ONCE.has(code)) return 'lost';
+  if (TENANT_FATAL.has(code)) return 'fatal';
+  if (err?.retryable) return 'retry';
+  return code ? 'defer' : 'retry';
+}
+
+/** Default time a blob keeps being retried after a non-retryable answer before it is recorded as lost. */
+export const DEFAULT_BLOB_GIVE_UP_MS = 6 * HOUR_MS;
+
+/**
+ * Bounded memory of blobs that failed with a non-retryable answer ('defer'): when each first failed, so
+ * that after `giveUpAfterMs` (or once past its contentExpiration) it is recorded as lost with its code
+ * and the cursor can move on. Meanwhile it holds the cursor, but not the other blobs of the pass.
+ *
+ * Poller hook (in the worker, on a failed outcome):
+ *   `const a = classifyBlobFailure(err); if (a === 'defer') { if (deferred.giveUp(ref, err.code, now)) → recordLost(ref, code) and fin.finish(i); else fin.fail(i) and go on (not fatal) }`
+ * (keep one BlobFailures per (tenant, content type) across passes; `forget(id)` when a blob succeeds.)
+ */
+export class BlobFailures {
+  private readonly first = new Map<string, { at: number; code: string; attempts: number }>();
+
+  constructor(
+    private readonly giveUpAfterMs = DEFAULT_BLOB_GIVE_UP_MS,
+    private readonly capacity = 10_000,
+  ) {}
+
+  /** Records a failure; true when the blob should now be given up (recorded as lost). */
+  giveUp(ref: Pick<ContentRef, 'contentId' | 'contentExpiration'>, code: string, now: number): boolean {
+    let f = this.first.get(ref.contentId);
+    if (!f) {
+      f = { at: now, code, attempts: 0 };
+      this.first.set(ref.contentId, f);
+      while (this.first.size > this.capacity) this.first.delete(this.first.keys().next().value as string);
+    }
+    f.attempts++;
+    f.code = code;
+    const exp = parseApiTime(String(ref.contentExpiration ?? ''));
+    if (exp !== undefined && now >= exp) return true;
+    return now - f.at >= this.giveUpAfterMs;
+  }
+
+  /** The blob succeeded (or was recorded): forget it. */
+  forget(contentId: string): void {
+    this.first.delete(contentId);
+  }
+
+  get(contentId: string): { at: number; code: string; attempts: number } | undefined {
+    return this.first.get(contentId);
+  }
+
+  get size(): number {
+    return this.first.size;
+  }
 }
 
 /** Consecutive windows of at most 24 h from `start` up to `now`. */
@@ -79,7 +214,8 @@ export function isContentRef(r: unknown): r is ContentRef {
     o.contentId !== '' &&
     typeof o.contentUri === 'string' &&
     typeof o.contentCreated === 'string' &&
-    Number.isFinite(Date.parse(o.contentCreated))
+    // Strict: Date.parse takes "99999" (the year 99999), which would become the cursor.
+    parseApiTime(o.contentCreated) !== undefined
   );
 }
 
@@ -194,7 +330,9 @@ export class RecentBlobs {
     entries: Array<[string, string]>,
     private readonly capacity = 50_000,
   ) {
-    for (const [id, created] of entries) this.map.set(id, created);
+    // The newest `capacity` only: an edited or foreign checkpoint must not make every save huge.
+    const from = Math.max(0, entries.length - capacity);
+    for (let i = from; i < entries.length; i++) this.map.set(entries[i][0], entries[i][1]);
   }
 
   add(id: string, created: string): void {

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { JsonSplitter, readRecords, type ReadItem } from '../../../src/sources/o365/blob-reader';
 import { isBridgeError } from '../../../src/errors';
+import { createRouter } from '../../../src/shape/event';
 
 async function readAll(chunks: Array<string | Buffer>, opts = {}): Promise<ReadItem[]> {
   const out: ReadItem[] = [];
@@ -133,5 +134,33 @@ describe('blob reader', () => {
     n += s.end().length;
     assert.equal(n, 1001);
     assert.equal((s as unknown as { pieces: Buffer[] }).pieces.length, 0);
+  });
+
+  it('numbers a double cannot hold are delivered as their exact text, lone surrogates kept; both noted with their paths', async () => {
+    const text =
+      '[{"Id":"a","Big":12345678901234567890,"Huge":1e400,"Tiny":-2.5e-400,"Ok":[1,2.5,9007199254740993,1e3,1152921504606846976],' +
+      '"Nested":{"k\\u00e9y":[0,{"n":-98765432109876543210}]},"Lone":"x\\ud800y","Pair":"\\ud83d\\ude00","s":"12345678901234567890 1e400"},' +
+      '{"Id":"b","RecordType":28,"Count":12}]';
+    for (const chunks of [[text], text.match(/[\s\S]{1,7}/g)!]) {
+      const [a, b] = (await readAll(chunks)).map((i) => i.record as Record<string, unknown>);
+      assert.equal(a.Big, '12345678901234567890');
+      assert.equal(a.Huge, '1e400');
+      assert.equal(a.Tiny, '-2.5e-400');
+      assert.deepEqual(a.Ok, [1, 2.5, '9007199254740993', 1000, 1152921504606846976], '2^60 is exact: kept a number');
+      assert.equal(((a.Nested as Record<string, unknown[]>)['k\u00e9y'][1] as { n: unknown }).n, '-98765432109876543210');
+      assert.equal(a.Lone, 'x\ud800y', 'kept as is');
+      const router = createRouter({ tagPrefix: 'o365' });
+      const ev = router.route(a, { valid: true, recordType: null, errors: [], warnings: [] }, { tenantId: 't', contentType: 'Audit.General', contentId: 'c' });
+      const w = (ev.record.o365_bridge as { warnings: Array<{ path: string; keyword: string; message: string }> }).warnings;
+      assert.deepEqual(
+        w.map((x) => x.path),
+        ['/Big', '/Huge', '/Tiny', '/Ok/2', '/Nested/k\u00e9y/1/n', '/Lone'],
+      );
+      assert.ok(w.every((x) => x.keyword === 'fidelity'));
+      assert.match(w[0].message, /12345678901234567890 cannot be held exactly/);
+      assert.match(w[5].message, /lone UTF-16 surrogate/);
+      const evB = router.route(b, { valid: true, recordType: 28, errors: [], warnings: [] }, { tenantId: 't', contentType: 'Audit.General', contentId: 'c' });
+      assert.equal((evB.record.o365_bridge as { warnings?: unknown }).warnings, undefined, 'an ordinary record carries no notes');
+    }
   });
 });

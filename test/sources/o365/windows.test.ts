@@ -2,15 +2,23 @@ import { strict as assert } from 'node:assert';
 import type { ContentRef } from '../../../src/contracts';
 import {
   alreadyDone,
+  BlobFailures,
+  classifyBlobFailure,
   compareRefs,
+  earliestReachable,
   HOUR_MS,
+  isContentRef,
+  listingGap,
   listingStart,
+  unreachableRange,
+  windowClosable,
   MAX_AGE_MS,
   planWindows,
   RecentBlobs,
   uniqueRefs,
   WindowFinalizer,
 } from '../../../src/sources/o365/windows';
+import { WINDOW_SAFETY_MARGIN_MS } from '../../../src/sources/o365/api/window';
 
 const NOW = Date.parse('2026-11-25T12:00:00.000Z');
 const plan = { now: NOW, initialLookbackMs: 24 * HOUR_MS, trailingMs: 3 * HOUR_MS, ageMarginMs: 15 * 60_000 };
@@ -24,9 +32,62 @@ describe('poller decisions (windows, cursor)', () => {
     assert.equal(listingStart(null, plan), NOW - 24 * HOUR_MS);
   });
 
-  it('never starts beyond 7 days back, with a margin', () => {
-    assert.equal(listingStart(null, { ...plan, initialLookbackMs: 10 * 24 * HOUR_MS }), NOW - MAX_AGE_MS + 15 * 60_000);
-    assert.equal(listingStart('2026-11-01T00:00:00.000Z', plan), NOW - MAX_AGE_MS + 15 * 60_000);
+  it('never starts beyond 7 days back, but at the earliest start the API answers for (not 15 minutes later)', () => {
+    assert.equal(listingStart(null, { ...plan, initialLookbackMs: 10 * 24 * HOUR_MS }), NOW - MAX_AGE_MS + WINDOW_SAFETY_MARGIN_MS);
+    assert.equal(listingStart('2026-11-01T00:00:00.000Z', plan), NOW - MAX_AGE_MS + WINDOW_SAFETY_MARGIN_MS);
+    assert.equal(earliestReachable(plan), NOW - MAX_AGE_MS + WINDOW_SAFETY_MARGIN_MS);
+  });
+
+  it('a checkpoint older than the retention: the unrecoverable range is (cursor, earliest reachable)', () => {
+    for (const days of [8, 30]) {
+      const cursor = new Date(NOW - days * 24 * HOUR_MS).toISOString();
+      assert.deepEqual(unreachableRange(cursor, plan), { from: cursor, to: new Date(NOW - MAX_AGE_MS + WINDOW_SAFETY_MARGIN_MS).toISOString(), code: 'CONTENT_EXPIRED' });
+    }
+    assert.equal(unreachableRange(new Date(NOW - 6 * 24 * HOUR_MS).toISOString(), plan), null);
+    assert.equal(unreachableRange(null, plan), null, 'a first run has no gap');
+  });
+
+  it('a window is closed only when the API was asked for the whole of it and answered to its last page', () => {
+    const w = { start: NOW - 2 * HOUR_MS, end: NOW };
+    assert.equal(windowClosable(w, { asked: { start: w.start, end: w.end }, complete: true }), true);
+    assert.equal(windowClosable(w, { asked: null, complete: true }), false, 'never asked (clamped away)');
+    assert.equal(windowClosable(w, undefined), false);
+    assert.equal(windowClosable(w, { asked: { start: w.start, end: w.end }, complete: false }), false, 'page bound hit');
+    assert.equal(windowClosable(w, { asked: { start: w.start + 60_000, end: w.end }, complete: true }), false, 'start moved forward');
+    assert.deepEqual(listingGap(w, { asked: { start: w.start + 60_000, end: w.end }, complete: true }), {
+      from: new Date(w.start).toISOString(),
+      to: new Date(w.start + 60_000).toISOString(),
+      code: 'CONTENT_EXPIRED',
+    });
+    assert.equal(listingGap(w, { asked: { start: w.start, end: w.end }, complete: true }), null);
+  });
+
+  it('a blob answering 302/307/431 (non-retryable, for itself alone) is deferred, then lost after the give-up time or its expiration', () => {
+    assert.equal(classifyBlobFailure({ code: 'API_BAD_REQUEST', retryable: false }), 'defer');
+    assert.equal(classifyBlobFailure({ code: 'API_SERVER', retryable: true }), 'retry');
+    assert.equal(classifyBlobFailure({ code: 'CONTENT_EXPIRED', retryable: false }), 'lost');
+    assert.equal(classifyBlobFailure({ code: 'API_FORBIDDEN', retryable: false }), 'fatal');
+    const f = new BlobFailures(HOUR_MS, 2);
+    const r = ref('b1', '2026-11-25T10:00:00.000Z');
+    assert.equal(f.giveUp(r, 'API_BAD_REQUEST', NOW), false);
+    assert.equal(f.giveUp(r, 'API_BAD_REQUEST', NOW + HOUR_MS - 1), false);
+    assert.equal(f.giveUp(r, 'API_BAD_REQUEST', NOW + HOUR_MS), true);
+    assert.equal(f.get('b1')!.attempts, 3);
+    const expiring = { ...ref('b2', '2026-11-25T10:00:00.000Z'), contentExpiration: new Date(NOW + 1000).toISOString() };
+    assert.equal(f.giveUp(expiring, 'API_BAD_REQUEST', NOW), false);
+    assert.equal(f.giveUp(expiring, 'API_BAD_REQUEST', NOW + 1000), true, 'past its expiration');
+    f.giveUp(ref('b3', '2026-11-25T10:00:00.000Z'), 'X', NOW);
+    assert.equal(f.size, 2, 'bounded');
+    f.forget('b3');
+    assert.equal(f.get('b3'), undefined);
+  });
+
+  it('a contentCreated that only Date.parse accepts ("99999") is not a content reference; recent blobs are bounded on load', () => {
+    assert.equal(isContentRef({ contentId: 'a', contentUri: 'https://x', contentCreated: '99999' }), false);
+    assert.equal(isContentRef({ contentId: 'a', contentUri: 'https://x', contentCreated: '2026-11-25T10:00:00.000Z' }), true);
+    const many = Array.from({ length: 10 }, (_, i) => [`id${i}`, '2026-11-25T10:00:00.000Z'] as [string, string]);
+    const rb = new RecentBlobs(many, 4);
+    assert.deepEqual(rb.entries().map((e) => e[0]), ['id6', 'id7', 'id8', 'id9'], 'the newest kept');
   });
 
   it('re-lists the trailing window when caught up, and resumes from the cursor when behind', () => {

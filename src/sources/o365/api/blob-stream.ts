@@ -1,11 +1,13 @@
 /**
  * Guards a blob body stream: a size cap enforced while streaming (never buffered without bound),
- * a cheap check that the body starts as a JSON array, and truncation / resets surfaced as stream
- * errors that name the (redacted) URI.
+ * a cheap check that the body starts as a JSON array, a deadline on the body (a server that stalls
+ * or trickles after the headers: API_TIMEOUT, fetched again), and truncation / resets surfaced as
+ * stream errors that name the (redacted) URI.
  */
 import { Transform, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { BridgeError, redactUri } from '../../../errors';
+import { watchBody } from '../../../net/http';
 
 export interface BlobGuardOptions {
   uri: string;
@@ -15,6 +17,10 @@ export interface BlobGuardOptions {
   /** Content-Encoding of the response; gzip/deflate/br are decoded here (the size cap counts decoded bytes). */
   encoding?: string;
   signal?: AbortSignal;
+  /** Fewer than 1 KiB in this long while we wait for the body: stalled (API_TIMEOUT). Off when unset. */
+  idleMs?: number;
+  /** Longest the body may take, counting only the time we wait for it. Default 10 × idleMs. */
+  totalMs?: number;
 }
 
 export function tooLarge(uri: string, maxBytes: number, seen: number | string): BridgeError {
@@ -82,6 +88,12 @@ export function guardBlobStream(raw: Readable, opts: BlobGuardOptions): Readable
   };
   const onSourceError = (err: unknown) => {
     const e = err as { code?: string; message?: string };
+    if (e.code === 'ETIMEDOUT') {
+      return fail(new BridgeError('API_TIMEOUT', `blob ${uri} timed out (${String(e.message).replace(/^timeout: (blob: )?/, '')}) after ${wireBytes} bytes; it will be fetched again`, {
+        retryable: true,
+        details: { uri, bytes: wireBytes, cause: 'ETIMEDOUT' },
+      }));
+    }
     if (opts.expectedBytes !== undefined && wireBytes < opts.expectedBytes) {
       fail(malformed(`was truncated (${wireBytes} of ${opts.expectedBytes} bytes, ${e.code ?? 'closed'})`));
     } else if (decoder && e.code?.startsWith('Z_')) {
@@ -110,6 +122,16 @@ export function guardBlobStream(raw: Readable, opts: BlobGuardOptions): Readable
     if (decoder && !decoder.destroyed) decoder.destroy();
   });
   if (opts.signal?.aborted) onAbort();
+  if (opts.idleMs && opts.idleMs > 0) {
+    watchBody(raw, {
+      idleMs: opts.idleMs,
+      totalMs: opts.totalMs ?? opts.idleMs * 10,
+      what: 'blob',
+      bytes: () => (decoder ? wireBytes : bytes),
+      // Reported before the socket is torn down (which would read as a reset).
+      onTimeout: onSourceError,
+    });
+  }
   source.pipe(out);
   return out;
 }

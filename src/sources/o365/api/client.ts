@@ -12,9 +12,20 @@ import { silentLogger, type Logger } from '../../../obs/log';
 import type { Metrics } from '../../../obs/metrics';
 import type { HttpStack } from '../../../net/http';
 import { mapHttpError, mapTransportError, HINT_AUDIT_OFF, type CallContext } from './errors';
-import { withRetry, parseRetryAfter, type RetryOptions } from '../../../net/retry';
+import { abortError, withRetry, parseRetryAfter, type RetryOptions } from '../../../net/retry';
 import { RateLimiter, DEFAULT_REQUESTS_PER_MINUTE } from './rate-limiter';
-import { clampWindow, earliestStart, formatApiTime, MAX_WINDOW_MS, WINDOW_SAFETY_MARGIN_MS, type ClampedWindow } from './window';
+import {
+  clampWindow,
+  earliestStart,
+  entryTimeProblem,
+  estimateSkew,
+  formatApiTime,
+  MAX_SKEW_CORRECTION_MS,
+  MAX_WINDOW_MS,
+  SKEW_SAMPLES,
+  WINDOW_SAFETY_MARGIN_MS,
+  type ClampedWindow,
+} from './window';
 import { apiOrigin, assertApiOrigin, listingStart, operationUrl, withPublisher } from './urls';
 import { guardBlobStream, tooLarge } from './blob-stream';
 
@@ -40,6 +51,27 @@ export interface ActivityApiOptions {
   signal?: AbortSignal;
   /** Counters for requests, throttling, retries and bytes (per call, not per record). */
   metrics?: Pick<Metrics, 'apiRequest' | 'throttled' | 'retry' | 'bytesFetched'>;
+  /** Pages one listing follows at most (a NextPageUri chain that never ends). Default 1,000. */
+  maxListingPages?: number;
+  /** Entries one listing collects at most. Default 200,000. */
+  maxListingEntries?: number;
+}
+
+/**
+ * What one `listContent` call actually did, filled in as it runs (pass an object, read it after the
+ * loop). The poller must not close a window the API was not asked for, nor one listed only in part.
+ */
+export interface ListingInfo {
+  /** The window the API was last asked for (after clamping); null when no request was made. */
+  asked: { start: Date; end: Date } | null;
+  /** False when the listing stopped before the API's last page (page or entry bound). */
+  complete: boolean;
+  pages: number;
+  entries: number;
+  /** Entries refused for an untrustworthy contentCreated / contentId (logged with their ids). */
+  refused: number;
+  /** The API pointed back to a page already followed: stopped there, keeping what was listed. */
+  looped: boolean;
 }
 
 export interface SubscriptionResult extends SubscriptionStatus {
@@ -49,6 +81,7 @@ export interface SubscriptionResult extends SubscriptionStatus {
 
 /** The ActivityApi contract plus what the CLI and poller use. */
 export interface ActivityClient extends ActivityApi {
+  listContent(contentType: string, start: Date, end: Date, info?: ListingInfo): AsyncGenerator<ContentRef[]>;
   listSubscriptions(): Promise<SubscriptionStatus[]>;
   /** Starts one content type; `AF20024` (already enabled) is success. */
   startSubscription(contentType: string): Promise<SubscriptionStatus>;
@@ -74,6 +107,30 @@ const MAX_RELISTS = 3;
 /** Listing/subscription bodies are small; cap them anyway. */
 const MAX_LISTING_BYTES = 32 * 1024 * 1024;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+export const DEFAULT_MAX_LISTING_PAGES = 1000;
+export const DEFAULT_MAX_LISTING_ENTRIES = 200_000;
+/** Refused listing entries logged one by one per listing; the rest only counted. */
+const MAX_REFUSED_LOGGED = 10;
+
+/** Rejects as soon as `signal` aborts, whatever `p` does (a token request that trickles must not hold a stop). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
 
 interface Call {
   method: 'GET' | 'POST';
@@ -132,6 +189,7 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
   const limiter = new RateLimiter({ requestsPerMinute: opts.requestsPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE, clock, sleep: retryOpts.sleep });
 
   let skewMs = 0;
+  const skewSamples: number[] = [];
   let lastSkewWarn = -Infinity;
   const lastStart = new Map<string, number>();
   /** Per content type: listed time with no content at all, for the "audit logging off?" hint. */
@@ -144,10 +202,20 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
     const server = Date.parse(d);
     if (Number.isNaN(server)) return;
     const local = clock();
-    skewMs = server - local;
-    if (Math.abs(skewMs) > SKEW_WARN_MS && local - lastSkewWarn > 10 * 60_000) {
+    skewSamples.push(server - local);
+    if (skewSamples.length > SKEW_SAMPLES) skewSamples.shift();
+    // One answer's Date moves nothing: the median of several, bounded.
+    const est = estimateSkew(skewSamples);
+    skewMs = est.skewMs;
+    if (Math.abs(est.measuredMs) > SKEW_WARN_MS && local - lastSkewWarn > 10 * 60_000) {
       lastSkewWarn = local;
-      log.warn('clock skew with the API server', { skewSeconds: Math.round(skewMs / 1000), hint: 'sync the system clock (NTP); windows are computed to stay valid anyway' });
+      log.warn('clock skew with the API server', {
+        skewSeconds: Math.round(est.measuredMs / 1000),
+        ...(est.capped ? { correctionSeconds: Math.round(est.skewMs / 1000), cappedAtSeconds: MAX_SKEW_CORRECTION_MS / 1000 } : {}),
+        hint: est.capped
+          ? 'the API server\'s clock (or this host\'s) is far off: windows are corrected by at most the cap; sync the system clock (NTP)'
+          : 'sync the system clock (NTP); windows are computed to stay valid anyway',
+      });
     }
   };
 
@@ -194,9 +262,9 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
     }
   };
 
-  const getToken = async (force: boolean): Promise<string> => {
+  const getToken = async (force: boolean, signal: AbortSignal | undefined): Promise<string> => {
     try {
-      return await tokens.getToken(force);
+      return await untilAborted(tokens.getToken(force), signal);
     } catch (err) {
       if (err instanceof BridgeError) throw err;
       throw new BridgeError('AUTH_FAILED', `could not get a token for tenant ${tenantId}; check the credential`, { retryable: false });
@@ -217,12 +285,12 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
     return withRetry(
       async () => {
         await limiter.acquire(call.signal);
-        let res = await sendOnce(call, await getToken(false));
+        let res = await sendOnce(call, await getToken(false, call.signal));
         if (res.status === 401 && !renewed) {
           renewed = true;
           if (call.stream) await readSmall(res.data as Readable, MAX_ERROR_BODY_BYTES);
           log.info('token refused (401); renewing once', { uri: redactUri(ctx.uri) });
-          const fresh = await getToken(true);
+          const fresh = await getToken(true, call.signal);
           await limiter.acquire(call.signal);
           res = await sendOnce(call, fresh);
         }
@@ -322,7 +390,39 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
     }
   };
 
-  async function* listContent(contentType: string, start: Date, end: Date): AsyncGenerator<ContentRef[]> {
+  /** A page's identity: its URL as we send it (PublisherIdentifier added), so A → B → A is seen as a loop. */
+  const keyOf = (u: URL) => withPublisher(new URL(u.toString()), publisherId).toString();
+  const maxPages = opts.maxListingPages ?? DEFAULT_MAX_LISTING_PAGES;
+  const maxEntries = opts.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES;
+
+  /** Drops entries whose time or id can't be trusted (logged with the content id); other junk passes to the poller. */
+  const screen = (contentType: string, page: unknown[], info: ListingInfo, end: Date): unknown[] => {
+    let out: unknown[] | undefined;
+    // Content is created before it becomes listable, so never after the window's end (plus the server's lead).
+    const t = +end + Math.max(0, skewMs);
+    for (let i = 0; i < page.length; i++) {
+      const r = page[i] as { contentId?: unknown; contentCreated?: unknown } | null;
+      const problem = r && typeof r === 'object' && typeof r.contentId === 'string' ? entryTimeProblem(r.contentCreated, r.contentId, t) : undefined;
+      if (problem === undefined) {
+        out?.push(r);
+        continue;
+      }
+      out ??= page.slice(0, i);
+      info.refused++;
+      if (info.refused <= MAX_REFUSED_LOGGED) {
+        log.warn('listing entry refused: its time or id cannot be trusted; it is not fetched and cannot move the checkpoint', {
+          contentType,
+          contentId: (r!.contentId as string).slice(0, 200),
+          reason: problem,
+        });
+      }
+    }
+    return out ?? page;
+  };
+
+  async function* listContent(contentType: string, start: Date, end: Date, infoOut?: ListingInfo): AsyncGenerator<ContentRef[]> {
+    const info: ListingInfo = infoOut ?? ({} as ListingInfo);
+    Object.assign(info, { asked: null, complete: true, pages: 0, entries: 0, refused: 0, looped: false } satisfies ListingInfo);
     let win = clampWindow(start, end, now(), margin);
     if (!win) {
       log.warn('listing window is empty or entirely past the 7-day limit; nothing to list', { contentType, start: formatApiTime(start), end: formatApiTime(end) });
@@ -385,20 +485,40 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
           details: { uri: redactUri(url.toString()) },
         });
       }
+      info.asked = { start: win.start, end: win.end };
+      seen.add(keyOf(url));
+      info.pages++;
+      info.entries += body.length;
       items += body.length;
-      yield body as ContentRef[];
+      yield screen(contentType, body, info, end) as ContentRef[];
       const next = header(res, 'NextPageUri');
       if (!next) break;
       // Pin before following: the token must never go to another host or scheme.
       const nextUrl = assertApiOrigin(next, origin, 'NextPageUri');
-      const key = nextUrl.toString();
+      const key = keyOf(nextUrl);
       if (seen.has(key)) {
-        throw new BridgeError('API_SERVER', `the API returned a NextPageUri already followed (${redactUri(key)}); stopping this listing`, { retryable: true });
+        // Everything the chain reaches was listed: keep it, stop following.
+        info.looped = true;
+        log.warn('the API returned a NextPageUri already followed; stopping this listing there, keeping what was listed', { contentType, uri: redactUri(key), pages: info.pages });
+        break;
       }
-      seen.add(key);
+      if (info.pages >= maxPages || info.entries >= maxEntries) {
+        info.complete = false;
+        log.error('listing stopped early: the API kept sending NextPageUri; what was listed is processed, the rest of the window is listed again later', {
+          contentType,
+          pages: info.pages,
+          entries: info.entries,
+          maxPages,
+          maxEntries,
+          start: formatApiTime(win.start),
+          end: formatApiTime(win.end),
+        });
+        break;
+      }
       url = nextUrl;
       isNextPage = true;
     }
+    if (info.refused > MAX_REFUSED_LOGGED) log.warn('listing entries refused', { contentType, refused: info.refused, logged: MAX_REFUSED_LOGGED });
     noteListing(contentType, win, items);
   }
 
@@ -413,7 +533,15 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
       throw tooLarge(contentUri, maxBlobBytes, `Content-Length ${len}`);
     }
     if (metrics) stream.on('data', (chunk: Buffer) => metrics.bytesFetched(tenantId, chunk.length));
-    return guardBlobStream(stream, { uri: url.toString(), maxBytes: maxBlobBytes, expectedBytes: len, encoding: header(res, 'content-encoding'), signal });
+    return guardBlobStream(stream, {
+      uri: url.toString(),
+      maxBytes: maxBlobBytes,
+      expectedBytes: len,
+      encoding: header(res, 'content-encoding'),
+      signal,
+      idleMs: http.timeoutMs,
+      totalMs: http.bodyTimeoutMs,
+    });
   };
 
   return {

@@ -2,8 +2,8 @@ import { strict as assert } from 'node:assert';
 import * as zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { createHttpStack, type HttpStack } from '../../../../src/net/http';
-import { createActivityApi, type ActivityApiOptions, MAX_AGE_MS, WINDOW_SAFETY_MARGIN_MS, START_INTERVAL_MS } from '../../../../src/sources/o365/api/client';
-import { formatApiTime, parseApiTime } from '../../../../src/sources/o365/api/window';
+import { createActivityApi, type ActivityApiOptions, type ListingInfo, MAX_AGE_MS, WINDOW_SAFETY_MARGIN_MS, START_INTERVAL_MS } from '../../../../src/sources/o365/api/client';
+import { formatApiTime, MAX_SKEW_CORRECTION_MS, parseApiTime } from '../../../../src/sources/o365/api/window';
 import { BridgeError } from '../../../../src/errors';
 import { memoryLogger } from '../../../../src/obs/log';
 import type { ContentRef, TokenProvider } from '../../../../src/contracts';
@@ -140,11 +140,14 @@ describe('api/client (local server)', () => {
       assert.equal(srv.seen.length, 0);
     });
 
-    it('corrects for a server clock running ahead (Date header) and warns', async () => {
-      const ahead = 2 * 3_600_000;
+    it('corrects for a server clock running ahead (Date header, several answers) and warns', async () => {
+      const ahead = 20 * 60_000;
       srv.handler = (_q, res) => json(res, 200, [], { Date: new Date(Date.now() + ahead).toUTCString() });
       const log = memoryLogger();
       const client = api({ logger: log });
+      await client.listSubscriptions().catch(() => undefined);
+      assert.equal(client.clockSkewMs, 0, 'one answer moves nothing');
+      await client.listSubscriptions().catch(() => undefined);
       await client.listSubscriptions().catch(() => undefined);
       assert.ok(client.clockSkewMs > ahead - 5000);
       assert.ok(log.lines.some((l) => /clock skew/.test(l)));
@@ -154,6 +157,91 @@ describe('api/client (local server)', () => {
       const st = parseApiTime(query(srv.seen[0].url).get('startTime')!)!;
       // Valid on the server's clock, not just ours.
       assert.ok(st >= now + ahead - MAX_AGE_MS + WINDOW_SAFETY_MARGIN_MS - 5000);
+    });
+
+    it('one answer 8 days ahead never moves the window; a persistent one is capped and warned about', async () => {
+      const eightDays = 8 * 86_400_000;
+      let n = 0;
+      srv.handler = (_q, res) => json(res, 200, [], n++ === 1 ? { Date: new Date(Date.now() + eightDays).toUTCString() } : {});
+      const log = memoryLogger();
+      const client = api({ logger: log });
+      for (let i = 0; i < 4; i++) await client.listSubscriptions();
+      assert.ok(Math.abs(client.clockSkewMs) < 5000, `one odd Date: skew ${client.clockSkewMs}`);
+      const now = Date.now();
+      srv.seen.length = 0;
+      await pages(client.listContent('Audit.General', new Date(now - 3_600_000), new Date(now)));
+      assert.equal(srv.seen.length, 1, 'the window was listed');
+      assert.equal(parseApiTime(query(srv.seen[0].url).get('startTime')!), Math.floor((now - 3_600_000) / 1000) * 1000);
+
+      srv.handler = (_q, res) => json(res, 200, [], { Date: new Date(Date.now() + eightDays).toUTCString() });
+      for (let i = 0; i < 9; i++) await client.listSubscriptions();
+      assert.equal(client.clockSkewMs, MAX_SKEW_CORRECTION_MS, 'capped');
+      assert.ok(log.lines.some((l) => /clock skew/.test(l) && /cappedAtSeconds/.test(l)));
+      srv.seen.length = 0;
+      await pages(client.listContent('Audit.General', new Date(now - 3_600_000), new Date(now)));
+      assert.equal(srv.seen.length, 1, 'still listed: a skew is a warning, not a reason to skip');
+    });
+
+    it('refuses entries with a contentCreated in the future or not a date-time, naming their ids; keeps the rest', async () => {
+      const now = Date.now();
+      const good = { ...ref(srv.origin, 'good'), contentCreated: new Date(now - 60_000).toISOString() };
+      srv.handler = (_q, res) =>
+        json(res, 200, [
+          good,
+          { ...ref(srv.origin, 'far'), contentCreated: '2099-01-01T00:00:00.000Z' },
+          { ...ref(srv.origin, 'digits'), contentCreated: '99999' },
+          { ...ref(srv.origin, 'soon'), contentCreated: new Date(now + 60 * 60_000).toISOString() },
+          { ...ref(srv.origin, 'x'.repeat(5000)) },
+          null,
+        ]);
+      const log = memoryLogger();
+      const info = {} as ListingInfo;
+      const got = (await pages(api({ logger: log }).listContent('Audit.General', new Date(now - 3_600_000), new Date(now), info))).flat();
+      assert.deepEqual(
+        got.map((r) => (r ? r.contentId : r)),
+        ['good', null],
+        'the poller still sees (and counts) junk; refused entries never reach it',
+      );
+      assert.equal(info.refused, 4);
+      for (const id of ['far', 'digits', 'soon']) assert.ok(log.lines.some((l) => l.includes('listing entry refused') && l.includes(`"contentId":"${id}"`)), id);
+    });
+
+    it('a NextPageUri loop keeps what was listed; an endless chain stops at the page bound, marked incomplete', async () => {
+      const now = Date.now();
+      srv.handler = (req, res) => {
+        const p = query(req.url!).get('nextPage') ?? 'A';
+        const next = p === 'A' ? 'B' : 'A';
+        json(res, 200, [{ ...ref(srv.origin, p), contentCreated: new Date(now - 60_000).toISOString() }], {
+          NextPageUri: `${srv.origin}${FEED}/subscriptions/content?contentType=Audit.General&nextPage=${next}`,
+        });
+      };
+      const info = {} as ListingInfo;
+      const got = (await pages(api().listContent('Audit.General', new Date(now - 3_600_000), new Date(now), info))).flat();
+      assert.deepEqual(got.map((r) => r.contentId), ['A', 'B', 'A']);
+      assert.equal(info.looped, true);
+      assert.equal(info.complete, true);
+
+      let k = 0;
+      srv.handler = (_req, res) =>
+        json(res, 200, [{ ...ref(srv.origin, `e${k}`), contentCreated: new Date(now - 60_000).toISOString() }], {
+          NextPageUri: `${srv.origin}${FEED}/subscriptions/content?contentType=Audit.General&nextPage=${++k}`,
+        });
+      const endless = {} as ListingInfo;
+      const all = (await pages(api({ maxListingPages: 25 }).listContent('Audit.General', new Date(now - 3_600_000), new Date(now), endless))).flat();
+      assert.equal(all.length, 25, 'what was listed is kept');
+      assert.equal(endless.complete, false);
+      assert.equal(endless.pages, 25);
+      assert.ok(endless.asked && +endless.asked.start === Math.floor((now - 3_600_000) / 1000) * 1000);
+    });
+
+    it('a token request that hangs ends at once on the stop signal', async () => {
+      const stop = new AbortController();
+      const hanging: TokenProvider = { getToken: () => new Promise<string>(() => undefined) };
+      const client = api({ tokens: hanging, signal: stop.signal });
+      const p = client.listSubscriptions();
+      setTimeout(() => stop.abort(), 20);
+      await assert.rejects(p, (e: BridgeError) => e.details.aborted === true);
+      assert.equal(srv.seen.length, 0);
     });
 
     it('refuses a foreign-host or foreign-scheme NextPageUri without any request to it', async () => {
@@ -396,6 +484,43 @@ describe('api/client (local server)', () => {
   });
 
   describe('blobs', () => {
+    it('a blob that stalls after its headers, or trickles, fails with API_TIMEOUT (idle and total deadlines on the body)', async () => {
+      const timers: NodeJS.Timeout[] = [];
+      srv.handler = (req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.write('[{"Id":"a"}');
+        if (req.url!.includes('trickle')) {
+          const t = setInterval(() => res.write(' '), 300);
+          timers.push(t);
+          res.on('close', () => clearInterval(t));
+        }
+      };
+      try {
+        for (const which of ['stall', 'trickle']) {
+          const body = await api().fetchBlob(`${srv.origin}${FEED}/audit/${which}`);
+          await assert.rejects(collect(body), (e: BridgeError) => e.code === 'API_TIMEOUT' && e.retryable && /timed out/.test(e.message), which);
+        }
+      } finally {
+        for (const t of timers) clearInterval(t);
+      }
+    });
+
+    it('a body held back by a slow reader is not timed out', async () => {
+      const big = '[' + Array.from({ length: 4000 }, (_, i) => JSON.stringify({ Id: `r${i}`, Pad: 'x'.repeat(200) })).join(',') + ']';
+      srv.handler = (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(big);
+      };
+      const body = await api().fetchBlob(`${srv.origin}${FEED}/audit/slow-reader`);
+      const chunks: Buffer[] = [];
+      for await (const c of body) {
+        chunks.push(c as Buffer);
+        // The sink is slow: the reader waits far longer in total than the 2 s idle deadline.
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      assert.equal(Buffer.concat(chunks).toString(), big);
+    });
+
     const records = JSON.stringify([{ Id: '1', RecordType: 28 }, { Id: '2', RecordType: 41 }]);
 
     it('streams a blob, with PublisherIdentifier', async () => {
