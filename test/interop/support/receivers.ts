@@ -76,8 +76,8 @@ export interface ReceiverAuth {
   sharedKey?: string;
   /** user → password (needs sharedKey). */
   users?: Record<string, string>;
-  /** PEM files of the server's certificate and key. */
-  tls?: { certFile: string; keyFile: string };
+  /** PEM files of the server's certificate and key; the key encrypted with `passphrase` when given. */
+  tls?: { certFile: string; keyFile: string; passphrase?: string };
 }
 
 /**
@@ -93,7 +93,9 @@ export function fluentdConfig(o: ReceiverAuth & { port: number; dir: string }): 
 ${o.users ? '    user_auth true\n' + Object.entries(o.users).map(([u, p]) => `    <user>\n      username ${u}\n      password ${p}\n    </user>\n`).join('') : ''}  </security>
 `
     : '';
-  const tls = o.tls ? `  <transport tls>\n    cert_path ${o.tls.certFile}\n    private_key_path ${o.tls.keyFile}\n  </transport>\n` : '';
+  const tls = o.tls
+    ? `  <transport tls>\n    cert_path ${o.tls.certFile}\n    private_key_path ${o.tls.keyFile}\n${o.tls.passphrase ? `    private_key_passphrase ${o.tls.passphrase}\n` : ''}  </transport>\n`
+    : '';
   return `<system>
   log_level info
 </system>
@@ -149,7 +151,7 @@ export function fluentBitConfig(o: ReceiverAuth & { port: number; dir: string })
   ];
   if (o.sharedKey) lines.push(`    shared_key ${o.sharedKey}`, '    self_hostname fluent-bit.interop.test');
   if (o.users) for (const [u, p] of Object.entries(o.users)) lines.push(`    security.users ${u} ${p}`);
-  if (o.tls) lines.push('    tls on', '    tls.verify off', `    tls.crt_file ${o.tls.certFile}`, `    tls.key_file ${o.tls.keyFile}`);
+  if (o.tls) lines.push('    tls on', '    tls.verify off', `    tls.crt_file ${o.tls.certFile}`, `    tls.key_file ${o.tls.keyFile}`, ...(o.tls.passphrase ? [`    tls.key_passwd ${o.tls.passphrase}`] : []));
   lines.push('[OUTPUT]', '    name file', '    match o365.*', `    path ${o.dir}/out`, '    mkdir true', '    format msgpack', '');
   return lines.join('\n');
 }
@@ -222,9 +224,8 @@ export class RealReceiver {
     const ready = this.kind === 'fluentd' ? /fluentd worker is now running/g : /\[input:forward:forward\.0\] listening on/g;
     const before = (this.log.match(ready) ?? []).length;
     await waitUntil(() => (this.log.match(ready) ?? []).length > before || !this.running, 60_000, `${this.name} to start`);
+    // (No probe connection: to a TLS port it would itself be an "unexpected eof" in the receiver's log.)
     if (!this.running) throw new Error(`${this.name} exited at start:\n${this.log.slice(-3000)}`);
-    // Listening is logged just before the port accepts on some versions: wait for a connection too.
-    await waitUntil(() => canConnect(this.port), 10_000, `${this.name} to accept on ${this.port}`);
   }
 
   /** Ends the process with `signal` and waits for it (SIGTERM: a clean stop, flushing; SIGKILL: a crash). */
@@ -240,6 +241,32 @@ export class RealReceiver {
     if (this.kind === 'fluentd' && this.running) this.proc!.kill('SIGUSR1');
   }
 
+  /** Chunk files still in the receiver's buffer (Fluentd) or storage (Fluent Bit), under `dir`. */
+  bufferedChunks(): string[] {
+    return this.kind === 'fluentd'
+      ? files(this.dir).filter((f) => /[/\\]buffer\.[bq][0-9a-f]+\.log$/.test(f))
+      : files(path.join(this.dir, 'storage')).filter((f) => f.endsWith('.flb'));
+  }
+
+  /**
+   * Waits until everything it accepted is written out: its buffer (or storage) holds no chunk. Faster
+   * than a clean stop (Fluentd 1.16 takes seconds to shut an in_forward that had connections).
+   */
+  async drain(timeoutMs = 60_000): Promise<void> {
+    let last = 0;
+    await waitUntil(
+      () => {
+        if (Date.now() - last > 500) {
+          last = Date.now();
+          this.flush();
+        }
+        return this.bufferedChunks().length === 0 || !this.running;
+      },
+      timeoutMs,
+      `${this.name} to write out its buffer (${this.bufferedChunks().length} chunks left)`,
+    );
+  }
+
   /** Everything it wrote to its outputs so far. */
   events(): WrittenEvent[] {
     return this.kind === 'fluentd' ? readFluentdOut(path.join(this.dir, 'out')) : readFluentBitOut(path.join(this.dir, 'out'));
@@ -249,17 +276,6 @@ export class RealReceiver {
     await this.stop('SIGKILL');
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 // ---- reading what the receiver wrote --------------------------------------------------------------
