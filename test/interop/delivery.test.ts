@@ -24,7 +24,9 @@ describe('interop: delivery into the real receivers, every mode', function () {
   });
 
   for (const t of TARGETS) {
-    for (const mode of MODES) {
+    // Fluentd 1.18 shares the forward input with 1.16: the ends of the range are enough there, unless INTEROP_FULL=1.
+    const modes = t.version === '1.18.0' && process.env.INTEROP_FULL !== '1' ? MODES.filter((m) => m === 'plain' || m === 'TLS + shared key + user') : MODES;
+    for (const mode of modes) {
       it(`${t.label}, ${mode}: every event once, with its tag, EventTime to the nanosecond, the record untouched`, async () => {
         rig = await startRig(`interop: ${t.label}, ${mode}`, {
           kind: t.kind,

@@ -59,6 +59,8 @@ export interface RigOptions {
   version?: FluentdVersion;
   mode: Mode;
   scenario?: ScenarioOptions;
+  /** The receiver's whole config instead of the default (`{{PORT}}`, `{{DIR}}` filled in). */
+  config?: string;
   /** Receiver settings that differ from the bridge's (refusal tests). */
   receiver?: { sharedKey?: string; users?: Record<string, string>; tls?: boolean };
 }
@@ -81,6 +83,7 @@ export async function startRig(name: string, o: RigOptions): Promise<Rig> {
     rr = await RealReceiver.start({
       kind: o.kind,
       version: o.version,
+      config: o.config,
       sharedKey: o.receiver && 'sharedKey' in o.receiver ? o.receiver.sharedKey : key ? KNOWN_SHARED_KEY : undefined,
       users: o.receiver && 'users' in o.receiver ? o.receiver.users : user ? { [USER]: PASSWORD } : undefined,
       tls: rxTls ? { certFile, keyFile, passphrase: KEY_PASSPHRASE } : undefined,
