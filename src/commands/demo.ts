@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     const level = (flagString(args, 'log-level') as Level | undefined) ?? 'warn';
     const { logger, progress } = terminalOutput(level);
     err(`demo: emulator at ${emu.url} (tenant ${tenant.tenantId}, ${hours} h of history)`);
-    err(toFluentd ? `demo: delivering to Fluentd at 127.0.0.1:${port} with acknowledgements` : 'demo: no Fluentd on 127.0.0.1:24224; events go to stdout as JSON lines');
+    err(toFluentd ? `demo: delivering to Fluentd at 127.0.0.1:${port} with acknowledgements` : `demo: no Fluentd on 127.0.0.1:${port}; events go to stdout as JSON lines`);
     let summary: PassSummary | undefined;
     const code = await runBridge(cfg, logger, { progress, onPass: (s) => (summary = s) });
     if (summary) printSummary(summary, err);

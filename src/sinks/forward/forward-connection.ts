@@ -167,8 +167,11 @@ export class ForwardConnection {
         }
       });
       socket.on('close', () => {
+        // Fluent Bit answers a wrong shared key by closing, without a PONG saying so.
         const during = phase === 'pong'
-          ? new BridgeError('SINK_AUTH', 'the forward receiver closed the connection during the shared-key handshake; check sink.sharedKey (its <security> shared_key), and sink.username / sink.password (its <user>)', { retryable: true, details: where })
+          ? new BridgeError('SINK_AUTH', o.secrets?.username === undefined
+              ? 'the forward receiver closed the connection during the shared-key handshake (Fluent Bit does so on a wrong key): sink.sharedKey must equal its shared_key'
+              : 'the forward receiver closed the connection during the shared-key handshake; check sink.sharedKey (its <security> shared_key), and sink.username / sink.password (its <user>)', { retryable: true, details: where })
           : phase === 'tls'
             ? new BridgeError('SINK_AUTH', TLS_TO_PLAIN_HINT, { retryable: true, details: where })
             : new BridgeError('SINK_UNREACHABLE', 'the forward receiver closed the connection before acknowledging', { retryable: true, details: where });

@@ -42,7 +42,7 @@ export interface ForwardSinkOptions {
   clientHostname?: string;
   /** Deadline of one send() call, from call to last ack. Default 30 000 (Fluentd can take seconds). */
   ackTimeoutMs?: number;
-  /** Deadline of connect + handshake. Default min(ackTimeoutMs, 10 000). */
+  /** Deadline of connect + handshake. Default min(0.8 × ackTimeoutMs, 10 000). */
   connectTimeoutMs?: number;
   /** Upper bound of one packet's size. Default 4 MiB, below Fluent Bit's 6,144,000-byte buffer_max_size. */
   maxBatchBytes?: number;
@@ -98,7 +98,9 @@ export class ForwardSink implements Sink {
     this.o = {
       ...opts,
       ackTimeoutMs,
-      connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(ackTimeoutMs, 10_000),
+      // Shorter than the batch deadline, so a connection that fails says why (no TLS answer, no HELO)
+      // instead of the batch's bare "could not be written in time".
+      connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(Math.floor(ackTimeoutMs * 0.8), 10_000),
       maxBatchBytes: opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
       maxInFlight: Math.max(1, opts.maxInFlight ?? 16),
     };

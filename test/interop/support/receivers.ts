@@ -142,7 +142,6 @@ export function fluentBitConfig(o: ReceiverAuth & { port: number; dir: string })
     '    log_level info',
     `    storage.path ${o.dir}/storage`,
     '    storage.sync full',
-    '    storage.checksum on',
     '[INPUT]',
     '    name forward',
     '    listen 127.0.0.1',
