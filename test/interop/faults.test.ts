@@ -31,7 +31,7 @@ async function rigFor(name: string, kind: Kind): Promise<Rig> {
     mode: 'shared key',
     scenario: {
       contentTypes: CONTENT_TYPES,
-      emulator: { historyHours: 6, recordsPerBlob: RECORDS_PER_BLOB, recordsPerHour: Object.fromEntries(CONTENT_TYPES.map((c) => [c, 500])) },
+      emulator: { historyHours: 4, recordsPerBlob: RECORDS_PER_BLOB, recordsPerHour: Object.fromEntries(CONTENT_TYPES.map((c) => [c, 500])) },
     },
   });
   rig.s.writeConfig({ sink: { maxBatchEvents: BATCH_EVENTS, maxInFlightBatches: IN_FLIGHT, ackTimeoutSeconds: 10 } });
