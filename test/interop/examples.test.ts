@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { packageRoot } from '../../src/paths';
 import { makeTestCert } from '../support/receiver-tls';
 import { classify, enableBlock, enableLine, exampleFiles, fencedBlocks, shippedExamples, type Example } from './support/examples';
-import { FLUENT_BIT, FLUENTD, FLUENTD_VERSIONS, receiversMissing, requireReceivers } from './support/receivers';
+import { FLUENT_BIT, FLUENTD, FLUENTD_VERSIONS, RealReceiver, receiversMissing, requireReceivers } from './support/receivers';
 
 /** Values the example reads from the environment ("#{ENV['…']}"): any non-empty value will do. */
 const EXAMPLE_ENV = {
@@ -96,6 +96,26 @@ describe('interop: the shipped examples start in the real receivers', function (
           assert.ok(r.ok, `${ex.where} refused by ${ex.kind} ${v}:\n${r.out.split('\n').filter((l) => /\[\s*(error|warn)\]|error=/.test(l)).join('\n') || r.out.slice(-2000)}`);
         });
       }
+    }
+
+    // Fluent Bit's dry run does not check property names: start each Fluent Bit snippet for real too.
+    for (const ex of examples.filter((e) => e.kind === 'fluent-bit' && e.format === 'conf')) {
+      it(`${ex.where}: starts in Fluent Bit 4.2.8 (unknown properties refused)`, async () => {
+        const text = ex.text
+          .replace(/^(\s*port\s+)\d+\s*$/gm, '$1{{PORT}}')
+          .replace(/^(\s*listen\s+)\S+\s*$/gm, '$1127.0.0.1')
+          .replace(/^(\s*storage\.path\s+)\S+\s*$/gm, '$1{{DIR}}/storage');
+        const saved = { ...process.env };
+        Object.assign(process.env, EXAMPLE_ENV);
+        let rr: RealReceiver | undefined;
+        try {
+          rr = await RealReceiver.start({ kind: 'fluent-bit', config: text });
+          assert.doesNotMatch(rr.log, /\[\s*(error|warn)\]/, rr.log.slice(-2000));
+        } finally {
+          process.env = saved;
+          await rr?.close();
+        }
+      });
     }
 
     for (const v of FLUENTD_VERSIONS) {
