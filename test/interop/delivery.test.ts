@@ -5,7 +5,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { FLUENTD_VERSIONS, requireReceivers, type FluentdVersion, type Kind } from './support/receivers';
-import { collect, expectExact, MODES, startRig, type Rig } from './support/bridge';
+import { createForwardSink } from '../../src/sinks/forward/forward';
+import { KNOWN_SHARED_KEY } from '../support/faults-harness';
+import { collect, expectExact, expectProbes, MODES, PASSWORD, probeEvents, startRig, USER, type Rig } from './support/bridge';
 
 const TARGETS: Array<{ kind: Kind; version?: FluentdVersion; label: string }> = [
   ...FLUENTD_VERSIONS.map((version) => ({ kind: 'fluentd' as const, version, label: `Fluentd ${version}` })),
@@ -36,7 +38,26 @@ describe('interop: delivery into the real receivers, every mode', function () {
         });
         const run = await rig.s.runToEnd();
         assert.equal((await run.exited).code, 0, run.out.slice(-3000));
+        // Then probe events straight through the sink, configured the same way.
+        const probes = probeEvents();
+        const tls = mode.startsWith('TLS');
+        const key = mode !== 'plain' && mode !== 'TLS';
+        const sink = createForwardSink({
+          host: '127.0.0.1',
+          port: rig.rr.port,
+          tls: tls ? { caPem: rig.cert.caPem } : undefined,
+          sharedKey: key ? KNOWN_SHARED_KEY : undefined,
+          username: mode.endsWith('user') ? USER : undefined,
+          password: mode.endsWith('user') ? PASSWORD : undefined,
+          ackTimeoutMs: 10_000,
+        });
+        try {
+          await sink.send(probes);
+        } finally {
+          await sink.close();
+        }
         await collect(rig);
+        expectProbes(rig, probes);
         const got = expectExact(rig);
         assert.ok(got.invalid > 0, 'the data set has quarantined records too');
         // The TLS session ends with close_notify: Fluentd has nothing to warn about.

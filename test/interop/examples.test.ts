@@ -25,12 +25,18 @@ const EXAMPLE_ENV = {
   FLUENT_TLS_KEY_PASSPHRASE: 'interop-key-passphrase',
 };
 
+/** The project's own Fluentd plugin (fluent-plugin/), when there is one: a plugin-mode example needs it loaded. */
+function pluginDirs(): string[] {
+  const dir = path.join(packageRoot, 'fluent-plugin', 'lib', 'fluent', 'plugin');
+  return fs.existsSync(dir) ? ['-p', dir] : [];
+}
+
 function dryRun(ex: Pick<Example, 'kind' | 'format' | 'text'>, dir: string, version?: string): { ok: boolean; out: string } {
   const file = path.join(dir, ex.kind === 'fluentd' ? 'fluent.conf' : ex.format === 'yaml' ? 'fluent-bit.yaml' : 'fluent-bit.conf');
   fs.writeFileSync(file, ex.text);
   const r =
     ex.kind === 'fluentd'
-      ? spawnSync(FLUENTD, ['--dry-run', '-c', file], { env: { ...process.env, ...EXAMPLE_ENV, FLUENTD_VERSION: version }, encoding: 'utf8', timeout: 60_000 })
+      ? spawnSync(FLUENTD, ['--dry-run', '-c', file, ...pluginDirs()], { env: { ...process.env, ...EXAMPLE_ENV, FLUENTD_VERSION: version }, encoding: 'utf8', timeout: 60_000 })
       : spawnSync(FLUENT_BIT, ['--dry-run', '-c', file], { env: { ...process.env, ...EXAMPLE_ENV }, encoding: 'utf8', timeout: 60_000 });
   const out = ((r.stdout ?? '') + (r.stderr ?? '')).replace(/\x1b\[[0-9;]*m/g, '');
   // Fluent Bit's dry run exits 0 even on an unknown plugin: its words are the verdict.

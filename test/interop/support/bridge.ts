@@ -159,6 +159,7 @@ export function expectExact(rig: Rig): { events: number; tags: number; invalid: 
   let invalid = 0;
   let withFraction = 0;
   for (const e of view.written) {
+    if (e.tag === PROBE_TAG) continue;
     const { o365_bridge: meta, ...rest } = e.record as { o365_bridge: { content_id: string; content_type: string; tenant: string; errors?: unknown[] } } & Record<string, unknown>;
     assert.ok(meta, `${e.tag}: no o365_bridge`);
     assert.equal(meta.tenant, s.tenantId);
@@ -178,4 +179,45 @@ export function expectExact(rig: Rig): { events: number; tags: number; invalid: 
     if (want.nsec !== 0) withFraction++;
   }
   return { events: view.written.length, tags: tags.size, invalid, withFraction };
+}
+
+/** Tag of the probe events sent straight through the sink (not from the emulator). */
+export const PROBE_TAG = 'o365.interop.probe';
+
+/**
+ * Events the emulator does not produce: times with every nanosecond digit in use (CreationTime has whole
+ * seconds there), and values that a careless encoder or receiver would change.
+ */
+export function probeEvents(): Array<{ tag: string; time: { sec: number; nsec: number }; record: Record<string, unknown> }> {
+  const nsecs = [1, 999_999_999, 123_456_789, 500_000_000, 0];
+  return nsecs.map((nsec, i) => ({
+    tag: PROBE_TAG,
+    time: { sec: 1_764_547_200 + i, nsec },
+    record: {
+      Id: `probe-${i}`,
+      text: 'é✓ 𝄞 "quoted" \\ back\tslash\n',
+      n: 42 + i,
+      neg: -7,
+      f: 0.1,
+      big: 9_007_199_254_740_991,
+      yes: true,
+      nil: null,
+      arr: [1, 'a', { x: [] }],
+      obj: { nested: { deep: 'x' } },
+      empty: '',
+      emptyObj: {},
+    },
+  }));
+}
+
+/** The probe events arrived once each, time to the nanosecond, records equal. */
+export function expectProbes(rig: Rig, sent: ReturnType<typeof probeEvents>): void {
+  const got = rig.view.written.filter((e) => e.tag === PROBE_TAG);
+  assert.equal(got.length, sent.length, `${got.length} of ${sent.length} probe events written by ${rig.rr.name}`);
+  for (const p of sent) {
+    const e = got.find((g) => g.record.Id === p.record.Id);
+    assert.ok(e, `probe ${String(p.record.Id)} missing`);
+    assert.deepEqual(e.time, p.time, `probe ${String(p.record.Id)}: time`);
+    assert.deepEqual(e.record, p.record, `probe ${String(p.record.Id)}: record`);
+  }
 }

@@ -43,10 +43,12 @@ export function receiversMissing(): string | null {
 }
 
 /** In a `before`/`it`: skips the suite with the reason printed when the receivers are absent. */
+let told = false;
 export function requireReceivers(ctx: Mocha.Context): void {
   const why = receiversMissing();
   if (why) {
-    process.stdout.write(`      interop skipped: ${why}\n`);
+    if (!told) process.stdout.write(`      interop suite skipped: ${why}\n`);
+    told = true;
     ctx.skip();
   }
 }
