@@ -18,6 +18,7 @@ import { apiBound } from './scenarios/api-bound';
 import { manyTenants } from './scenarios/tenants';
 import { memory } from './scenarios/memory';
 import { throughput } from './scenarios/throughput';
+import { receivers } from './scenarios/receivers';
 
 const validation: Scenario = {
   name: 'validation',
@@ -35,7 +36,7 @@ const validation: Scenario = {
   },
 };
 
-export const SCENARIOS: Scenario[] = [validation, throughput, memory, apiBound, manyTenants];
+export const SCENARIOS: Scenario[] = [validation, throughput, memory, apiBound, manyTenants, receivers];
 const ALIASES: Record<string, string> = { e2e: 'throughput', floor: 'throughput', 'api-bound': 'api', api: 'api', tenants: 'tenants' };
 
 interface Args {

@@ -24,3 +24,16 @@ export function flagString(p: ParsedArgs, name: string): string | undefined {
   const v = p.flags.get(name);
   return typeof v === 'string' ? v : undefined;
 }
+
+/**
+ * Whether the user asked for a command's usage: `--help` or `-h` anywhere before a `--`. Checked
+ * before a command parses anything, so `run --help` prints usage instead of failing on a missing
+ * --config.
+ */
+export function wantsHelp(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}

@@ -20,7 +20,8 @@ import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
 import { FluentServer, EventTime } from '@fluent-org/logger';
 import { MsgpackFrameReader, msgpackValueEnd } from './receiver-msgpack';
 
-export type ReceiverMode = 'ack' | 'never-ack' | 'slow-ack' | 'close-mid-batch' | 'wrong-chunk' | 'out-of-order' | 'drop-oversize';
+/** 'never-read': accepts TCP and never reads (the socket stays paused, so the kernel buffers fill up). */
+export type ReceiverMode = 'ack' | 'never-ack' | 'slow-ack' | 'close-mid-batch' | 'wrong-chunk' | 'out-of-order' | 'drop-oversize' | 'never-read';
 
 export interface ModeOptions {
   /** Delay before each ack in 'slow-ack' (default 1000) and, when set, in 'ack'. */
@@ -243,6 +244,10 @@ class RawReceiver extends BaseReceiver {
   setMode(m: ReceiverMode, opts: ModeOptions = {}): void {
     this.mode = m;
     this.modeOpts = { ...this.modeOpts, ...opts };
+    for (const c of this.conns) {
+      if (m === 'never-read') c.socket.pause();
+      else c.socket.resume();
+    }
   }
 
   heldChunks(): string[] {
@@ -298,6 +303,7 @@ class RawReceiver extends BaseReceiver {
       }
       this.notify();
     });
+    if (this.mode === 'never-read') socket.pause();
     this.notify();
   }
 

@@ -17,7 +17,7 @@ export interface ConnectionOptions {
   port: number;
   tls?: { caPem?: string; servername?: string; rejectUnauthorized?: boolean };
   secrets?: HandshakeSecrets;
-  /** Name sent in PING; must differ from the receiver's own self_hostname. */
+  /** Name sent in PING (Fluentd logs it; in_forward does not compare it with its own self_hostname). */
   clientHostname?: string;
   /** Bound on TCP/TLS connect plus handshake. */
   connectTimeoutMs: number;
@@ -34,11 +34,28 @@ export interface ConnectionEvents {
 /** Server messages are acks and handshake replies: small. Anything bigger is not a forward receiver. */
 const MAX_SERVER_MESSAGE = 64 * 1024;
 
-const TLS_AUTH_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ERR_TLS_CERT|ALTNAME|UNABLE_TO_GET_ISSUER/;
+/** The receiver's certificate does not name the host we asked for. */
+const TLS_NAME_CODES = /ALTNAME|HOSTNAME/;
+/** The receiver's certificate does not chain to a CA we trust (or is expired, revoked, malformed). */
+const TLS_TRUST_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+/** How long a TLS close waits for the receiver's answer to our close_notify before dropping the socket. */
+const TLS_CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Mismatch messages: one side speaks TLS and the other does not. Neither receiver says so: Fluentd
+ * reads a ClientHello as broken msgpack and waits; Fluent Bit resets; a TLS receiver resets a plain
+ * packet without a byte of reply, and waits silently for a ClientHello that never comes.
+ */
+export const TLS_TO_PLAIN_HINT =
+  "the forward receiver accepted TCP but did not answer the TLS handshake: it does not seem to speak TLS. sink.tls.enabled is true: add <transport tls> to the receiver's forward input (Fluent Bit: tls on), or set sink.tls.enabled: false";
+export const PLAIN_TO_TLS_HINT =
+  "the forward receiver reset the connection without a byte of reply: it may expect TLS. sink.tls.enabled is false: if the receiver's forward input has <transport tls> (Fluent Bit: tls on), set sink.tls.enabled: true";
 
 export class ForwardConnection {
   private closed = false;
   private established = false;
+  /** Bytes received on this connection: none before a reset points to a TLS/plain mismatch. */
+  private bytesIn = 0;
   private constructor(
     private readonly socket: net.Socket,
     private readonly events: ConnectionEvents,
@@ -59,7 +76,8 @@ export class ForwardConnection {
         : net.connect({ host: o.host, port: o.port });
       const conn = new ForwardConnection(socket, events);
       const reader = new MsgpackFrameReader(MAX_SERVER_MESSAGE);
-      let phase: 'connect' | 'helo' | 'pong' | 'ready' = 'connect';
+      // 'tls': TCP is up, the TLS handshake is not done yet.
+      let phase: 'connect' | 'tls' | 'helo' | 'pong' | 'ready' = 'connect';
       let settled = false;
       const salt = randomBytes(16).toString('hex');
       let nonce: Buffer = Buffer.alloc(0);
@@ -87,18 +105,24 @@ export class ForwardConnection {
         fail(
           phase === 'connect'
             ? new BridgeError('SINK_UNREACHABLE', `no connection to the forward receiver within ${o.connectTimeoutMs} ms; check sink host/port and that the receiver runs`, { retryable: true, details: where })
-            : new BridgeError('SINK_AUTH', `the forward receiver did not complete the shared-key handshake within ${o.connectTimeoutMs} ms; check that it has <security> with the same shared_key`, { retryable: true, details: where }),
+            : phase === 'tls'
+              ? new BridgeError('SINK_AUTH', `${TLS_TO_PLAIN_HINT} (no answer within ${o.connectTimeoutMs} ms)`, { retryable: true, details: where })
+              : phase === 'helo' && !o.tls
+                ? new BridgeError('SINK_AUTH', `the forward receiver sent no shared-key greeting (HELO) within ${o.connectTimeoutMs} ms: sink.sharedKey is set, so check that its forward input has <security> with the same shared_key; if it has <transport tls> instead (Fluent Bit: tls on), set sink.tls.enabled: true`, { retryable: true, details: where })
+                : new BridgeError('SINK_AUTH', `the forward receiver did not complete the shared-key handshake within ${o.connectTimeoutMs} ms; check that it has <security> with the same shared_key as sink.sharedKey`, { retryable: true, details: where }),
         );
       }, o.connectTimeoutMs);
 
       o.signal?.addEventListener('abort', () => fail(new BridgeError('SINK_CLOSED', 'the forward sink closed while connecting', { retryable: true, details: where })), { once: true });
       socket.setNoDelay(true);
       socket.setKeepAlive(true, 30_000);
+      if (o.tls) socket.once('connect', () => (phase = 'tls'));
       socket.once(o.tls ? 'secureConnect' : 'connect', () => {
         if (o.secrets) phase = 'helo';
         else ready();
       });
       socket.on('data', (chunk: Buffer) => {
+        conn.bytesIn += chunk.length;
         try {
           reader.push(chunk, (frame) => {
             if (conn.closed) return;
@@ -114,7 +138,7 @@ export class ForwardConnection {
             } else if (phase === 'pong' && m.kind === 'pong') {
               if (!m.ok) {
                 // The reason is the receiver's own text (e.g. "shared_key mismatch"); it holds no secret.
-                fail(new BridgeError('SINK_AUTH', `the forward receiver refused the handshake (${m.reason.slice(0, 120)}); check sink.sharedKey, username and password`, { retryable: true, details: where }));
+                fail(new BridgeError('SINK_AUTH', refusalMessage(m.reason, o.secrets!), { retryable: true, details: where }));
               } else if (!pongDigestValid(m, nonce, salt, o.secrets!.sharedKey)) {
                 fail(new BridgeError('SINK_AUTH', "the forward receiver's shared key differs from sink.sharedKey", { retryable: true, details: where }));
               } else ready();
@@ -128,16 +152,29 @@ export class ForwardConnection {
       });
       socket.on('error', (err: NodeJS.ErrnoException) => {
         const code = err.code ?? 'ERROR';
-        if (o.tls && TLS_AUTH_CODES.test(code)) {
-          fail(new BridgeError('SINK_AUTH', `TLS verification of the forward receiver failed (${code}); check sink.tls.caFile and servername`, { retryable: true, details: { ...where, cause: code } }));
+        const details = { ...where, cause: code };
+        if (o.tls && TLS_NAME_CODES.test(code)) {
+          const name = o.tls.servername ?? o.host;
+          fail(new BridgeError('SINK_AUTH', `the forward receiver's TLS certificate is not valid for "${name}" (${code}); set sink.tls.servername to a name its certificate holds, or give the receiver a certificate for that name`, { retryable: true, details }));
+        } else if (o.tls && TLS_TRUST_CODES.test(code)) {
+          fail(new BridgeError('SINK_AUTH', `the forward receiver's TLS certificate is not signed by a CA the bridge trusts (${code}); set sink.tls.caFile to the CA certificate that signed it`, { retryable: true, details }));
+        } else if (o.tls && (phase === 'tls' || /WRONG_VERSION|UNKNOWN_PROTOCOL|PACKET_LENGTH/.test(code))) {
+          fail(new BridgeError('SINK_AUTH', `${TLS_TO_PLAIN_HINT} (${code})`, { retryable: true, details }));
+        } else if (!o.tls && code === 'ECONNRESET' && conn.bytesIn === 0 && (phase === 'ready' || phase === 'helo')) {
+          fail(new BridgeError('SINK_UNREACHABLE', `${PLAIN_TO_TLS_HINT} (${code})`, { retryable: true, details }));
         } else {
-          fail(new BridgeError('SINK_UNREACHABLE', `forward receiver connection failed (${code}); check that it runs and accepts connections`, { retryable: true, details: { ...where, cause: code } }));
+          fail(new BridgeError('SINK_UNREACHABLE', `forward receiver connection failed (${code}); check that it runs and accepts connections`, { retryable: true, details }));
         }
       });
       socket.on('close', () => {
+        // Fluent Bit answers a wrong shared key by closing, without a PONG saying so.
         const during = phase === 'pong'
-          ? new BridgeError('SINK_AUTH', 'the forward receiver closed the connection during the shared-key handshake; check sink.sharedKey, username and password', { retryable: true, details: where })
-          : new BridgeError('SINK_UNREACHABLE', 'the forward receiver closed the connection before acknowledging', { retryable: true, details: where });
+          ? new BridgeError('SINK_AUTH', o.secrets?.username === undefined
+              ? 'the forward receiver closed the connection during the shared-key handshake (Fluent Bit does so on a wrong key): sink.sharedKey must equal its shared_key'
+              : 'the forward receiver closed the connection during the shared-key handshake; check sink.sharedKey (its <security> shared_key), and sink.username / sink.password (its <user>)', { retryable: true, details: where })
+          : phase === 'tls'
+            ? new BridgeError('SINK_AUTH', TLS_TO_PLAIN_HINT, { retryable: true, details: where })
+            : new BridgeError('SINK_UNREACHABLE', 'the forward receiver closed the connection before acknowledging', { retryable: true, details: where });
         fail(during);
       });
     });
@@ -152,16 +189,58 @@ export class ForwardConnection {
     return this.socket.write(bytes, done);
   }
 
-  /** Ends the connection without reporting (the owner already knows). */
-  destroy(): void {
+  /** Bytes written but not yet taken by the kernel: grows only while the receiver is not reading. */
+  get pendingBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Ends the connection without reporting (the owner already knows). `hard`: drop it at once, for a
+   * receiver that stopped reading (a TLS close_notify would only queue behind what it never read).
+   */
+  destroy(hard = false): void {
     this.closed = true;
-    this.socket.destroy();
+    if (hard) this.socket.destroy();
+    else this.shutdown();
   }
 
   private fail(err: BridgeError): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.destroy();
+    this.shutdown();
     if (this.established) this.events.onClose(err);
   }
+
+  /**
+   * A TLS session ends with close_notify, then the socket: `end()` sends close_notify and FIN after
+   * what is still buffered; the receiver answers and closes. Only if it does not within a grace period
+   * is the socket dropped. (A bare destroy() made Fluentd warn "SSL_read: unexpected eof" at every
+   * exit and reconnect.) A plain socket, or one already broken, is just destroyed.
+   */
+  private shutdown(): void {
+    const s = this.socket;
+    if (s instanceof tls.TLSSocket && this.established && !s.destroyed && s.writable) {
+      s.end();
+      const t = setTimeout(() => s.destroy(), TLS_CLOSE_GRACE_MS);
+      t.unref();
+      s.once('close', () => clearTimeout(t));
+      return;
+    }
+    s.destroy();
+  }
+}
+
+/**
+ * Which setting a refused handshake points to. Fluentd's PONG says "shared_key mismatch" or
+ * "username/password mismatch"; anything else is named as the receiver sent it.
+ */
+export function refusalMessage(reason: string, secrets: HandshakeSecrets): string {
+  const r = reason.slice(0, 120);
+  if (/user|password/i.test(r)) {
+    return secrets.username === undefined
+      ? `the forward receiver requires a user name and password (${r}); set sink.username and sink.password (its <user> section)`
+      : `the forward receiver refused user "${secrets.username}" (${r}); check sink.username and sink.password against its <user> section`;
+  }
+  if (/shared.?key/i.test(r)) return `the forward receiver refused the shared key (${r}); sink.sharedKey must equal its <security> shared_key`;
+  return `the forward receiver refused the handshake (${r}); check sink.sharedKey (its <security> shared_key), sink.username and sink.password (its <user>)`;
 }

@@ -18,6 +18,12 @@
  *   Otherwise a receiver acking each packet well within the timeout still timed batches out (and got
  *   them twice) whenever more packets were queued than the in-flight window holds.
  * No retries and no requeueing here: the caller re-sends a rejected batch.
+ *
+ * Bounded writes: at most `maxInFlight` batches have packets written and unsettled, so the socket's
+ * user-space write buffer holds at most that window. A batch that times out while the connection still
+ * has bytes the kernel would not take (a receiver that accepts TCP and stopped reading) ends that
+ * connection: otherwise the caller's re-send would be written again behind the unread bytes, and
+ * memory would grow with every timeout. The next send reconnects.
  */
 import type { EncodedBatch, OutEvent, Sink } from '../../contracts';
 import { BridgeError } from '../../errors';
@@ -32,11 +38,11 @@ export interface ForwardSinkOptions {
   sharedKey?: string;
   username?: string;
   password?: string;
-  /** Name sent in the handshake's PING; default os.hostname(). Must differ from the receiver's. */
+  /** Name sent in the handshake's PING; default os.hostname(). Fluentd logs it; in_forward does not compare it with its own. */
   clientHostname?: string;
   /** Deadline of one send() call, from call to last ack. Default 30 000 (Fluentd can take seconds). */
   ackTimeoutMs?: number;
-  /** Deadline of connect + handshake. Default min(ackTimeoutMs, 10 000). */
+  /** Deadline of connect + handshake. Default min(0.8 × ackTimeoutMs, 10 000). */
   connectTimeoutMs?: number;
   /** Upper bound of one packet's size. Default 4 MiB, below Fluent Bit's 6,144,000-byte buffer_max_size. */
   maxBatchBytes?: number;
@@ -92,7 +98,9 @@ export class ForwardSink implements Sink {
     this.o = {
       ...opts,
       ackTimeoutMs,
-      connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(ackTimeoutMs, 10_000),
+      // Shorter than the batch deadline, so a connection that fails says why (no TLS answer, no HELO)
+      // instead of the batch's bare "could not be written in time".
+      connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(Math.floor(ackTimeoutMs * 0.8), 10_000),
       maxBatchBytes: opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
       maxInFlight: Math.max(1, opts.maxInFlight ?? 16),
     };
@@ -227,6 +235,7 @@ export class ForwardSink implements Sink {
           return;
         }
         this.conn = c;
+        this.connectionsOpened++;
         this.log.info('connected to forward receiver', { host: this.o.host, port: this.o.port });
         this.pump();
       },
@@ -270,8 +279,32 @@ export class ForwardSink implements Sink {
     b.timer = setTimeout(() => this.onDeadline(b), this.o.ackTimeoutMs);
   }
 
+  /** Bytes held for the receiver: unwritten packets of queued batches plus the socket's unflushed writes. */
+  get bufferedBytes(): number {
+    let n = this.conn?.pendingBytes ?? 0;
+    for (const b of this.queue) for (let k = b.next; k < b.packets.length; k++) n += b.packets[k].bytes.length;
+    return n;
+  }
+
+  /** Connections opened so far (a stalled receiver shows up as reconnects): for tests and metrics. */
+  connectionsOpened = 0;
+
+  /** Whether a connection is up (packets are written at once while the window has room). */
+  get connected(): boolean {
+    return this.conn?.isOpen ?? false;
+  }
+
   private onDeadline(b: Batch): void {
     if (b.settled) return;
+    const conn = this.conn;
+    if (b.next > 0 && conn?.isOpen && conn.pendingBytes > 0) {
+      // The receiver stopped reading: everything in flight on this connection is lost with it.
+      const err = new BridgeError('SINK_ACK_TIMEOUT', `the forward receiver did not acknowledge within ${this.o.ackTimeoutMs} ms and stopped reading (${conn.pendingBytes} bytes unread); reconnecting, the batch will be sent again (check the receiver's buffers and logs)`, { retryable: true, details: { host: this.o.host, port: this.o.port } });
+      this.log.warn('forward receiver stopped reading; dropping the connection', { unread: conn.pendingBytes, unacked: this.inFlight.size });
+      conn.destroy(true);
+      this.onConnectionLost(err);
+      return;
+    }
     // Nothing of this batch awaits an ack: it only waits for room behind other batches' packets.
     if (b.unacked === b.packets.length - b.next && this.conn?.isOpen && this.active >= this.o.maxInFlight) {
       this.arm(b);
