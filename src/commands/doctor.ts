@@ -43,7 +43,7 @@ export const FIXES: Record<string, string> = {
   SINK_UNREACHABLE: 'retried with backoff; fetching pauses meanwhile; check sink.host, sink.port and that the receiver runs',
   SINK_CLOSED: 'retried with backoff; fetching pauses meanwhile; check sink.host, sink.port and that the receiver runs',
   SINK_ACK_TIMEOUT: "sent again; check Fluentd's buffers and require_ack_response-capable input",
-  SINK_AUTH: 'same shared_key (and user/password) on both sides',
+  SINK_AUTH: "the message names the setting: same shared_key (and user/password) on both sides; sink.tls.* to match the receiver's <transport tls>",
 };
 
 const ROLE_READ = 'ActivityFeed.Read';
