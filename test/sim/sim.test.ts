@@ -44,6 +44,24 @@ describe('simulation: at least once under faults, restarts and refusals', functi
     assert.deepEqual(r.violations, []);
   });
 
+  it('found by the simulation: a record skipped because another blob had it on the way is sent after all when it was lost there', async () => {
+    const r = await runSchedule({
+      blobs: [
+        { ct: 0, createdSec: 0, records: 2, lateSec: 1, dupInListing: false, fetches: [], expiresSec: 0, noId: [], tooLarge: [0], hopeless: true, reDelivered: null },
+        { ct: 0, createdSec: 0, records: 1, lateSec: 1, dupInListing: false, fetches: [], expiresSec: 0, noId: [], tooLarge: [], hopeless: false, reDelivered: 0 },
+        { ct: 0, createdSec: 0, records: 1, lateSec: 0, dupInListing: false, fetches: [], expiresSec: 0, noId: [], tooLarge: [], hopeless: false, reDelivered: null },
+      ],
+      sink: [],
+      listThrottled: [],
+      crashesSec: [],
+      blobConcurrency: 2,
+      maxBatchEvents: 2,
+      maxInFlight: 1,
+      phaseSec: 60,
+    });
+    assert.deepEqual(r.violations, []);
+  });
+
   it('a schedule with every kind of fault at once holds too (a fixed, readable case)', async () => {
     const r = await runSchedule({
       blobs: [
