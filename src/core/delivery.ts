@@ -113,14 +113,6 @@ export class Delivery {
     return { done: p };
   }
 
-  get inFlight(): number {
-    return this.window.inUse;
-  }
-
-  get unackedEvents(): number {
-    return this.unacked;
-  }
-
   private moveUnacked(d: number): void {
     this.unacked += d;
     this.o.onUnacked?.(this.unacked);
@@ -289,7 +281,6 @@ export class BlobBatcher {
   private bytes = 0;
   private cur: SentBatch = newBatch(0);
   private readonly pending: Array<Promise<BatchReport>> = [];
-  sent = 0;
 
   constructor(
     private readonly delivery: Delivery,
@@ -331,7 +322,6 @@ export class BlobBatcher {
     this.events = [];
     this.bytes = 0;
     this.cur = newBatch(info.to);
-    this.sent += batch.length;
     let done: Promise<BatchReport>;
     try {
       ({ done } = await this.delivery.dispatch(batch, info.ids));
