@@ -225,6 +225,38 @@ describe('issue 11, pinned: delivery cases', function () {
       env.cleanup();
     });
 
+    it('case 3c: the service (not --once) keeps retrying an unreachable receiver and says so in readiness', async () => {
+      const env = tempDir();
+      rx = await startReceiver();
+      const port = rx.port;
+      await rx.stop();
+      rx = undefined;
+      fakeApi(() => JSON.stringify([record(0)]));
+      const cfg = makeConfig(emu, port, env.dir, { poll: { once: false, initialLookbackHours: 1 } }, { contentTypes: ['Audit.General'] });
+      cfg.sink.ackTimeoutSeconds = 1;
+      const bridge = new Bridge(cfg, { logger: memoryLogger('error'), onceGiveUpMs: 1 });
+      try {
+        await bridge.init();
+        const running = bridge.run();
+        const deadline = Date.now() + 20_000;
+        let reasons: string[] = [];
+        while (Date.now() < deadline) {
+          reasons = bridge.readiness().reasons;
+          if (reasons.some((r) => r.includes('SINK_UNREACHABLE'))) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.ok(reasons.some((r) => /SINK_UNREACHABLE.*retrying/.test(r)), JSON.stringify(reasons));
+        // Still retrying well after the once-mode bound (1 ms here): the service does not give up.
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.ok(bridge.readiness().reasons.some((r) => r.includes('retrying')));
+        bridge.stop();
+        await running;
+      } finally {
+        await bridge.close();
+        env.cleanup();
+      }
+    });
+
     it('case 3b: run --once ends, non-zero, naming SINK_UNREACHABLE, when the receiver stays unreachable', async () => {
       const env = tempDir();
       rx = await startReceiver();

@@ -41,17 +41,51 @@ export class RecentIds {
  */
 export class DeliveredIds {
   private readonly ids: RecentIds;
+  /** Records read and not settled yet: key → the outcome of the batch carrying it (true: acknowledged). */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
 
   constructor(capacity = 200_000) {
     this.ids = new RecentIds(capacity);
+    this.enabled = capacity > 0;
+  }
+
+  private readonly enabled: boolean;
+
+  /** The key of a record: computed once per record, then used for every lookup. */
+  key(tenantId: string, id: string): string {
+    return tenantId + '\u0000' + id;
   }
 
   has(tenantId: string, id: string): boolean {
-    return this.ids.has(tenantId + '\u0000' + id);
+    return this.ids.has(this.key(tenantId, id));
   }
 
+  hasKey(key: string): boolean {
+    return this.ids.has(key);
+  }
+
+  /** Only the ack tracker calls this, on an acknowledgement. */
   add(tenantId: string, id: string): void {
-    this.ids.add(tenantId + '\u0000' + id);
+    this.ids.add(this.key(tenantId, id));
+  }
+
+  /**
+   * When the record is on its way in a batch not settled yet (another blob holding the same record,
+   * or the same blob twice), the outcome of that batch: a reader that skips its own copy must wait for
+   * it, and deliver its copy after all if it is false.
+   */
+  pending(key: string): Promise<boolean> | undefined {
+    return this.enabled ? this.inFlight.get(key) : undefined;
+  }
+
+  /** The record is on its way in a batch whose outcome is `outcome`. */
+  claim(key: string, outcome: Promise<boolean>): void {
+    if (this.enabled && !this.inFlight.has(key)) this.inFlight.set(key, outcome);
+  }
+
+  /** The batch with `outcome` settled: its claims end. */
+  unclaim(keys: readonly string[], outcome: Promise<boolean>): void {
+    for (const k of keys) if (this.inFlight.get(k) === outcome) this.inFlight.delete(k);
   }
 
   get size(): number {

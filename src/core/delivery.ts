@@ -81,8 +81,8 @@ export class Delivery {
   }
 
   /** A batcher for one blob (one read of it). */
-  batcher(onReport?: (b: SentBatch, r: BatchReport) => void): BlobBatcher {
-    return new BlobBatcher(this, this.o.maxBatchEvents, this.o.maxBatchBytes, onReport);
+  batcher(onSettled?: (b: SentBatch, r: BatchReport | null) => void, claims?: Claims): BlobBatcher {
+    return new BlobBatcher(this, this.o.maxBatchEvents, this.o.maxBatchBytes, onSettled, claims);
   }
 
   /** Set once the sink was given up (run --once): the error that made it so. */
@@ -111,14 +111,6 @@ export class Delivery {
     // The caller awaits this promise later; keep an unhandled rejection from surfacing before then.
     p.catch(() => undefined);
     return { done: p };
-  }
-
-  get inFlight(): number {
-    return this.window.inUse;
-  }
-
-  get unackedEvents(): number {
-    return this.unacked;
   }
 
   private moveUnacked(d: number): void {
@@ -268,39 +260,56 @@ export interface SentBatch {
   to: number;
   /** Usable record Ids of its events. */
   ids: string[];
+  /** Their de-dup keys, claimed as "on the way" until the batch settles. */
+  keys: string[];
   /** Events per record type (for the emitted counter). */
   types: Map<number | null, number>;
+  /** Settles with the batch: true when acknowledged. */
+  outcome: Promise<boolean>;
+  resolve: (acked: boolean) => void;
 }
 
-/** Collects one blob read's events into batches, and reports each batch's outcome. */
+/** Where a batcher marks its records as on their way (DeliveredIds). */
+export interface Claims {
+  claim(key: string, outcome: Promise<boolean>): void;
+  unclaim(keys: readonly string[], outcome: Promise<boolean>): void;
+}
+
+/** Collects one blob read's events into batches, and reports each batch's outcome exactly once. */
 export class BlobBatcher {
   private events: OutEvent[] = [];
   private bytes = 0;
   private cur: SentBatch = newBatch(0);
   private readonly pending: Array<Promise<BatchReport>> = [];
-  sent = 0;
 
   constructor(
     private readonly delivery: Delivery,
     private readonly maxEvents: number,
     private readonly maxBytes: number,
-    private readonly onReport?: (b: SentBatch, r: BatchReport) => void,
+    /** r is null when the batch was not acknowledged (given up, stopped, or never sent). */
+    private readonly onSettled?: (b: SentBatch, r: BatchReport | null) => void,
+    private readonly claims?: Claims,
   ) {}
 
   /**
    * Adds the event of the record at `index` in the blob; `size` is its approximate encoded size (its
-   * JSON byte length), `id` its usable record Id. Returns a promise only when a batch had to be handed
-   * over (the caller awaits it then), so the common case costs no microtask per record.
+   * JSON byte length), `id` its usable record Id and `key` its de-dup key. Returns a promise only when
+   * a batch had to be handed over (the caller awaits it then), so the common case costs no microtask.
    */
-  add(ev: OutEvent, size: number, index: number, id: string | undefined, recordType: number | null): Promise<void> | undefined {
+  add(ev: OutEvent, size: number, index: number, id: string | undefined, recordType: number | null, key?: string): Promise<void> | undefined {
     if (this.events.length > 0 && this.bytes + size > this.maxBytes) {
-      return this.flush().then(() => this.add(ev, size, index, id, recordType));
+      return this.flush().then(() => this.add(ev, size, index, id, recordType, key));
     }
-    if (this.events.length === 0) this.cur.from = index;
+    const cur = this.cur;
+    if (this.events.length === 0) cur.from = index;
     this.events.push(ev);
-    this.cur.to = index + 1;
-    if (id !== undefined) this.cur.ids.push(id);
-    this.cur.types.set(recordType, (this.cur.types.get(recordType) ?? 0) + 1);
+    cur.to = index + 1;
+    if (id !== undefined) cur.ids.push(id);
+    if (key !== undefined) {
+      cur.keys.push(key);
+      this.claims?.claim(key, cur.outcome);
+    }
+    cur.types.set(recordType, (cur.types.get(recordType) ?? 0) + 1);
     this.bytes += size;
     if (this.events.length >= this.maxEvents) return this.flush();
     return undefined;
@@ -313,14 +322,32 @@ export class BlobBatcher {
     this.events = [];
     this.bytes = 0;
     this.cur = newBatch(info.to);
-    this.sent += batch.length;
-    const { done } = await this.delivery.dispatch(batch, info.ids);
-    const p = done.then((r) => {
-      this.onReport?.(info, r);
-      return r;
-    });
+    let done: Promise<BatchReport>;
+    try {
+      ({ done } = await this.delivery.dispatch(batch, info.ids));
+    } catch (e) {
+      this.settled(info, null);
+      throw e;
+    }
+    const p = done.then(
+      (r) => {
+        this.settled(info, r);
+        return r;
+      },
+      (e: unknown) => {
+        this.settled(info, null);
+        throw e;
+      },
+    );
     p.catch(() => undefined);
     this.pending.push(p);
+  }
+
+  private settled(b: SentBatch, r: BatchReport | null): void {
+    // The tracker learns first, so a reader woken by the outcome finds the Ids delivered.
+    this.onSettled?.(b, r);
+    this.claims?.unclaim(b.keys, b.outcome);
+    b.resolve(r !== null);
   }
 
   /** Flushes and waits until every batch has its outcome; rejects if one was not acknowledged. */
@@ -329,12 +356,21 @@ export class BlobBatcher {
     await Promise.all(this.pending);
   }
 
-  /** Waits for batches already sent, ignoring outcomes (used when abandoning a read). */
+  /** Gives up what was not handed over yet, and waits for batches already sent (abandoning a read). */
   async settle(): Promise<void> {
+    if (this.events.length > 0) {
+      const info = this.cur;
+      this.events = [];
+      this.bytes = 0;
+      this.cur = newBatch(info.to);
+      this.settled(info, null);
+    }
     await Promise.allSettled(this.pending);
   }
 }
 
 function newBatch(from: number): SentBatch {
-  return { from, to: from, ids: [], types: new Map() };
+  let resolve!: (acked: boolean) => void;
+  const outcome = new Promise<boolean>((r) => (resolve = r));
+  return { from, to: from, ids: [], keys: [], types: new Map(), outcome, resolve };
 }

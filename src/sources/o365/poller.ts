@@ -246,7 +246,8 @@ export class ContentTypePoller {
     const unit = { id: ref.contentId, at: ref.contentCreated };
     const acked = new AckedPositions();
     // Only acknowledgements count: the tracker learns the Ids, this read learns the positions.
-    const onReport = (b: SentBatch, r: BatchReport) => {
+    const onSettled = (b: SentBatch, r: BatchReport | null) => {
+      if (r === null) return;
       tracker.batchAcked(unit, b.ids, r.lost);
       acked.add(b.from, b.to);
       result.events += r.acked;
@@ -264,11 +265,20 @@ export class ContentTypePoller {
         lastError = this.d.delivery.failure;
         break;
       }
-      const b = this.d.delivery.batcher(onReport);
+      const b = this.d.delivery.batcher(onSettled, this.d.delivered);
       try {
         const body = await this.d.api.fetchBlob(ref.contentUri, this.o.stopFetching);
-        await this.readBlob(ref, body, b, acked, result);
+        const waitFor: Array<{ key: string; settled: Promise<boolean> }> = [];
+        await this.readBlob(ref, body, b, acked, waitFor, result);
         await b.drain();
+        // Records skipped because another batch had them on the way: finished only once delivered there
+        // (not if that batch failed, nor if the record was lost there: then this copy is sent).
+        if (waitFor.length > 0) {
+          await Promise.all(waitFor.map((w) => w.settled));
+          if (waitFor.some((w) => !this.d.delivered.hasKey(w.key))) {
+            throw new BridgeError('SINK_CLOSED', 'a record of this blob was on its way in another batch and was not delivered there', { retryable: true });
+          }
+        }
         metrics.blobsFetched(tenantId, contentType, 1);
         return { kind: 'done' };
       } catch (err) {
@@ -297,7 +307,14 @@ export class ContentTypePoller {
     return { kind: 'failed', error: lastError };
   }
 
-  private async readBlob(ref: ContentRef, body: AsyncIterable<Buffer>, batcher: ReturnType<Delivery['batcher']>, acked: AckedPositions, result: PassResult): Promise<void> {
+  private async readBlob(
+    ref: ContentRef,
+    body: AsyncIterable<Buffer>,
+    batcher: ReturnType<Delivery['batcher']>,
+    acked: AckedPositions,
+    waitFor: Array<{ key: string; settled: Promise<boolean> }>,
+    result: PassResult,
+  ): Promise<void> {
     const { tenantId, contentType, validator, router, delivered, metrics } = this.d;
     const ctx = { tenantId, contentType, contentId: ref.contentId };
     const byType = new Map<number | null, { fetched: number; invalid: number }>();
@@ -315,6 +332,7 @@ export class ContentTypePoller {
         let rt: number | null = null;
         let ok = true;
         let id: string | undefined;
+        let key: string | undefined;
         if (item.error) {
           ok = false;
           ev = router.route({ raw: item.raw ?? '' }, parseFailure(item.error), ctx);
@@ -322,9 +340,19 @@ export class ContentTypePoller {
           const rec = item.record;
           const isObj = rec !== null && typeof rec === 'object' && !Array.isArray(rec);
           id = isObj ? usableId(rec) : undefined;
-          if (id !== undefined && delivered.has(tenantId, id)) {
-            duplicates++;
-            continue;
+          if (id !== undefined) {
+            key = delivered.key(tenantId, id);
+            if (delivered.hasKey(key)) {
+              duplicates++;
+              continue;
+            }
+            // On its way in a batch not settled yet (the same record in another blob): wait for that one.
+            const p = delivered.pending(key);
+            if (p) {
+              duplicates++;
+              waitFor.push({ key, settled: p });
+              continue;
+            }
           }
           let res = validator.validate(rec);
           // Altered on the way (invalid UTF-8, a __proto__ key renamed): delivered whole, quarantined with the reason.
@@ -341,7 +369,7 @@ export class ContentTypePoller {
         c.fetched++;
         if (!ok) c.invalid++;
         result.byTag.set(ev.tag, (result.byTag.get(ev.tag) ?? 0) + 1);
-        const p = batcher.add(ev, item.bytes, item.index, id, rt);
+        const p = batcher.add(ev, item.bytes, item.index, id, rt, key);
         if (p) await p;
       }
     } finally {
