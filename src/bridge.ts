@@ -79,7 +79,7 @@ export class Bridge {
     this.now = o.now ?? Date.now;
     this.store = new CheckpointStore(cfg.stateDir);
     this.validator = createValidator({ mode: cfg.validation.mode });
-    this.router = createRouter({ tagPrefix: cfg.tagPrefix });
+    this.router = createRouter({ tagPrefix: cfg.tagPrefix, format: cfg.format });
     this.sink =
       o.sink ??
       (cfg.sink.type === 'stdout'

@@ -7,6 +7,7 @@ const COMMANDS: Record<string, { file: string; help: string }> = {
   run: { file: './commands/run', help: 'run --config FILE            poll every tenant and deliver events' },
   'check-config': { file: './commands/check-config', help: 'check-config FILE            validate a config file and exit' },
   validate: { file: './commands/validate', help: 'validate [FILE|-] [--json] [--strict]   check audit records against schemas/' },
+  map: { file: './commands/map', help: 'map [FILE|-] [--format ecs|raw]   print the event run would deliver for each record' },
   demo: { file: './commands/demo', help: 'demo                         the full pipeline on the embedded emulator' },
   emulator: { file: './commands/emulator', help: 'emulator [--port N] [--seed S] [--profile NAME] [--https]' },
   status: { file: './commands/status', help: 'status --config FILE [--json]   checkpoints and last-run counts' },

@@ -1,0 +1,90 @@
+/**
+ * `format: ecs`: one audit record → one ECS document as Elastic's o365 integration writes it, deeper
+ * for the Defender types (docs/ecs.md). Pure: the record is read, never modified (the document shares
+ * the record's unchanged values, it copies none of them). Per record: one pass over the top-level
+ * fields, no schema lookup by string, no serialising.
+ */
+import type { EventTimeParts } from '../../contracts';
+import { AUDIT_LOG_RECORD_TYPES } from '../../schema/record-types';
+import { mirrorElastic, ELASTIC_CODE_OVERRIDES } from './elastic';
+import { deepenDefender } from './defender';
+import { DATA_STREAM } from './fields';
+import { fromParts, isObj, type Obj } from './util';
+
+export { ECS_FIELDS, O365_AUDIT_FIELDS, O365_OTHER_FIELDS, LIST_KEYS, MAX_LIST_KEYS, DATA_STREAM } from './fields';
+
+/** The ECS version our field names and types are checked against. */
+export const ECS_VERSION = '9.4.0';
+
+/**
+ * UserIds that name a Microsoft service, not a person: kept in o365.audit.UserId, never in user.* or
+ * related.user (Elastic puts them in user.id, so a "top users" view is led by ThreatIntel).
+ */
+export const PLACEHOLDER_USERS: ReadonlySet<string> = new Set([
+  'ThreatIntel', 'AirInvestigation', 'SecurityComplianceAlerts', 'ThreatIntelligence', 'Automated Investigation', 'AutomatedInvestigation',
+]);
+
+/** The bridge's metadata, as the raw format's `o365_bridge` (src/shape/event.ts BridgeMeta). */
+export interface EcsMeta {
+  tenant: string;
+  content_type: string;
+  content_id: string;
+  record_type_name: string | null;
+  warnings?: unknown[];
+  errors?: unknown[];
+}
+
+/** Record type names by number, built once: Elastic's spelling where it differs, the documented one otherwise. */
+const CODES: Array<string | undefined> = [];
+for (const [k, v] of Object.entries(AUDIT_LOG_RECORD_TYPES)) CODES[Number(k)] = v;
+for (const [k, v] of Object.entries(ELASTIC_CODE_OVERRIDES)) CODES[Number(k)] = v;
+
+function recordTypeOf(v: unknown): number | null {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 0 ? n : null;
+}
+
+/** The ECS document for one record; `time` is the event time the router computed (CreationTime, else now). */
+export function toEcsDocument(record: Record<string, unknown>, time: EventTimeParts, meta?: EcsMeta): Record<string, unknown> {
+  const rt = recordTypeOf(record.RecordType);
+  const code = rt === null ? undefined : CODES[rt];
+  const skipUser = typeof record.UserId === 'string' && PLACEHOLDER_USERS.has(record.UserId);
+  const st = mirrorElastic(record, code, skipUser);
+  deepenDefender(st, rt, record);
+
+  const { doc, event, audit } = st;
+  event.category = st.category;
+  event.type = st.type;
+  event.dataset = DATA_STREAM.dataset;
+  event.module = 'o365';
+  const out: Obj = {
+    '@timestamp': fromParts(time),
+    ecs: { version: ECS_VERSION },
+    data_stream: { dataset: DATA_STREAM.dataset },
+    event,
+    ...doc,
+  };
+  if (st.relatedIp.length + st.relatedUser.length + st.relatedHash.length > 0) {
+    const related: Obj = {};
+    if (st.relatedIp.length > 0) related.ip = st.relatedIp;
+    if (st.relatedUser.length > 0) related.user = st.relatedUser;
+    if (st.relatedHash.length > 0) related.hash = st.relatedHash;
+    out.related = related;
+  }
+  const o365: Obj = { audit };
+  // The name/value lists once more under one flattened field: every key searchable, one mapping entry.
+  const lists: Obj = {};
+  for (const k of ['Parameters', 'ExtendedProperties', 'ModifiedProperties'] as const) if (isObj(audit[k])) lists[k] = audit[k];
+  if (Object.keys(lists).length > 0) o365.flattened = lists;
+  if (meta) {
+    const bridge: Obj = { tenant: meta.tenant, content_type: meta.content_type, content_id: meta.content_id, record_type_name: meta.record_type_name };
+    if (meta.warnings && meta.warnings.length > 0) bridge.warnings = meta.warnings;
+    if (meta.errors && meta.errors.length > 0) bridge.errors = meta.errors;
+    if (st.truncated.length > 0) bridge.truncated = st.truncated;
+    o365.bridge = bridge;
+  } else if (st.truncated.length > 0) {
+    o365.bridge = { truncated: st.truncated };
+  }
+  out.o365 = o365;
+  return out;
+}
