@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { toEcsDocument } from '../../../src/shape/ecs';
 import { parseCreationTime } from '../../../src/shape/event';
 import { evaluate, parseKql, type FieldType } from './kql';
-import { allFields } from './template';
+import { fieldType } from './template';
 import * as R from './records';
 
 interface RuleFixture {
@@ -23,15 +23,6 @@ interface RuleFixture {
 const FIXTURE = path.join(__dirname, '..', '..', '..', '..', 'test', 'shape', 'ecs', 'fixtures', 'o365-rules.json');
 const RULES: RuleFixture[] = (JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as { rules: RuleFixture[] }).rules;
 
-const TYPES = new Map(allFields());
-const FLATTENED = [...TYPES.entries()].filter(([, t]) => t === 'flattened').map(([k]) => k);
-export const fieldType: FieldType = (p) => {
-  const t = TYPES.get(p);
-  if (t === 'flattened') return { type: t, flattenedRoot: p };
-  if (t) return { type: t };
-  for (const f of FLATTENED) if (p.startsWith(f + '.')) return { type: 'flattened' };
-  return undefined;
-};
 
 export function ecs(rec: R.Rec, pipeline: Record<string, unknown> = {}): Record<string, unknown> {
   const t = { sec: 0, nsec: 0 };

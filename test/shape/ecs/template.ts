@@ -102,6 +102,16 @@ export function buildTemplate(): Record<string, unknown> {
   };
 }
 
+/** The template's type for a query field: a mapped field, a key inside a flattened field, or undefined. */
+export function fieldType(p: string): { type: string; flattenedRoot?: string } | undefined {
+  const types = new Map(allFields());
+  const t = types.get(p);
+  if (t === 'flattened') return { type: t, flattenedRoot: p };
+  if (t) return { type: t };
+  for (const [f, ft] of types) if (ft === 'flattened' && p.startsWith(f + '.')) return { type: 'flattened' };
+  return undefined;
+}
+
 export function templateText(): string {
   return JSON.stringify(buildTemplate(), null, 2) + '\n';
 }
