@@ -120,6 +120,13 @@ export const ECS_FIELDS: Readonly<Record<string, string>> = {
   'email.attachments.file.hash.sha256': 'keyword',
 };
 
+/**
+ * Columns a prebuilt ES|QL rule reads that neither ECS 9.4 nor Elastic's o365 pipeline defines
+ * (collection_onedrive_excessive_file_downloads). ES|QL refuses a query naming an unknown column, so the
+ * template maps them (keyword); the shaper never writes them.
+ */
+export const RULE_ONLY_FIELDS: Readonly<Record<string, string>> = { 'session.id': 'keyword', 'token.id': 'keyword', 'application.name': 'keyword' };
+
 /** Constant values the template gives the data stream fields (the document carries only the dataset). */
 export const DATA_STREAM = { type: 'logs', dataset: 'o365.audit', namespace: 'bridge' } as const;
 

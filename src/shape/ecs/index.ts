@@ -11,7 +11,7 @@ import { deepenDefender } from './defender';
 import { DATA_STREAM } from './fields';
 import { fromParts, isObj, type Obj } from './util';
 
-export { ECS_FIELDS, O365_AUDIT_FIELDS, O365_OTHER_FIELDS, LIST_KEYS, MAX_LIST_KEYS, DATA_STREAM } from './fields';
+export { ECS_FIELDS, O365_AUDIT_FIELDS, O365_OTHER_FIELDS, RULE_ONLY_FIELDS, LIST_KEYS, MAX_LIST_KEYS, DATA_STREAM } from './fields';
 
 /** The ECS version our field names and types are checked against. */
 export const ECS_VERSION = '9.4.0';

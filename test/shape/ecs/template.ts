@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../../../src/paths';
-import { DATA_STREAM, ECS_FIELDS, O365_AUDIT_FIELDS, O365_OTHER_FIELDS } from '../../../src/shape/ecs';
+import { DATA_STREAM, ECS_FIELDS, O365_AUDIT_FIELDS, O365_OTHER_FIELDS, RULE_ONLY_FIELDS } from '../../../src/shape/ecs';
 
 export const TEMPLATE_FILE = path.join(packageRoot, 'deploy', 'elasticsearch', 'o365-bridge-template.json');
 export const PIPELINE_FILE = path.join(packageRoot, 'deploy', 'elasticsearch', 'o365-bridge-pipeline.json');
@@ -58,6 +58,7 @@ export function allFields(): Array<[string, string]> {
   for (const [k, v] of Object.entries(ECS_FIELDS)) out.push([k, v]);
   for (const [k, v] of Object.entries(O365_AUDIT_FIELDS)) out.push(['o365.audit.' + k, v]);
   for (const [k, v] of Object.entries(O365_OTHER_FIELDS)) out.push(['o365.' + k, v]);
+  for (const [k, v] of Object.entries(RULE_ONLY_FIELDS)) out.push([k, v]);
   return out;
 }
 
