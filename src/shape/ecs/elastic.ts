@@ -96,8 +96,7 @@ function setAddress(doc: Obj, key: 'client' | 'server', a: Address): void {
   if (a.address !== undefined) o.address = a.address;
   if (a.domain !== undefined) o.domain = a.domain;
   if (a.ip !== undefined) o.ip = a.ip;
-  if (key === 'client' && a.port !== undefined && a.ip !== undefined) o.port = a.port;
-  else if (key === 'client' && a.port !== undefined) o.port = a.port;
+  if (key === 'client' && a.port !== undefined) o.port = a.port;
 }
 
 /** user.email/domain/name from user.id when it is `name@domain` (Elastic's splitmail scripts). */
@@ -125,7 +124,6 @@ export function mirrorElastic(rec: Obj, code: string | undefined, skipUserId: bo
   const event: Obj = { kind: 'event' };
   const st: ShapeState = { doc, event, audit: {}, category: ['web'], type: ['info'], relatedIp: [], relatedUser: [], relatedHash: [], truncated: [], code };
   const audit = st.audit;
-  const moved = new Set<string>();
 
   // o365.audit: every field of the record, then the renamed ones taken out and the converted ones replaced.
   for (const k in rec) audit[k] = rec[k];
@@ -134,7 +132,6 @@ export function mirrorElastic(rec: Obj, code: string | undefined, skipUserId: bo
     const v = audit[k];
     if (v === null || v === undefined) return undefined;
     delete audit[k];
-    moved.add(k);
     return v;
   };
 
@@ -331,7 +328,9 @@ export function mirrorElastic(rec: Obj, code: string | undefined, skipUserId: bo
   const ext = audit.ExtendedProperties;
   if (isObj(ext) && ext.UserAgent !== null && ext.UserAgent !== undefined && userAgent.original === undefined) {
     userAgent.original = ext.UserAgent;
-    delete ext.UserAgent;
+    // A copy: when the record already carried an object here, it is the caller's.
+    const { UserAgent: _ua, ...restExt } = ext;
+    audit.ExtendedProperties = restExt;
   }
 
   // organization.id lower-cased; host from organization, else from the user's domain.
@@ -371,7 +370,6 @@ export function mirrorElastic(rec: Obj, code: string | undefined, skipUserId: bo
   if (Object.keys(userAgent).length > 0) doc.user_agent = userAgent;
   if (Object.keys(rule).length > 0) doc.rule = rule;
   if (Object.keys(file).length > 0) doc.file = file;
-  void moved;
   return st;
 }
 
