@@ -248,6 +248,7 @@ export function mirrorElastic(rec: Obj, code: string | undefined, skipUserId: bo
       const renamed = act === 'Add user.' ? 'added-user-account' : act === 'Update user.' ? 'modified-user-account' : act === 'Delete user.' ? 'deleted-user-account' : undefined;
       if (renamed) {
         event.action = renamed;
+        audit.Operation = act; // Elastic loses the original name here; we keep it (docs/ecs.md)
         cat.push('iam');
         typ.push('user', renamed === 'added-user-account' ? 'creation' : renamed === 'modified-user-account' ? 'change' : 'deletion');
       }
@@ -504,6 +505,7 @@ function teams(st: ShapeState, target: Obj, act: string | undefined): void {
   const { audit, doc, event } = st;
   if (act === 'TeamCreated') {
     event.action = 'added-group-account-to';
+    audit.Operation = act;
     st.category.push('iam');
     st.type.push('group', 'creation');
   }
@@ -513,11 +515,13 @@ function teams(st: ShapeState, target: Obj, act: string | undefined): void {
   }
   if (act === 'MemberAdded') {
     event.action = 'added-users-to-group';
+    audit.Operation = act;
     st.category.push('iam');
     st.type.push('group', 'change');
   }
   if (act === 'Delete user.') {
     event.action = 'deleted-user-account';
+    audit.Operation = act;
     st.category.push('iam');
     st.type.push('user', 'deletion');
     if (audit.ObjectId !== null && audit.ObjectId !== undefined) {

@@ -191,6 +191,7 @@ describe('ecs: documents', () => {
     const doc = ecs(R.aadDirectory('Update user.', { ModifiedProperties: [{ Name: 'Role.Display Name', NewValue: 'a', OldValue: 'b' }] }));
     assert.deepEqual(doc.o365.audit.ModifiedProperties, { Role_Display_Name: { NewValue: 'a', OldValue: 'b' } });
     assert.equal(doc.event.action, 'modified-user-account');
+    assert.equal(doc.o365.audit.Operation, 'Update user.', 'the original kept (Elastic loses it)');
     assert.deepEqual(doc.event.type, ['info', 'user', 'change']);
     assert.equal(ecs(R.aadDirectory('Update group.')).o365.audit.ModifiedProperties, undefined);
   });
