@@ -88,3 +88,19 @@ export function toEcsDocument(record: Record<string, unknown>, time: EventTimePa
   out.o365 = o365;
   return out;
 }
+
+/**
+ * The record's Id and RecordType as an event of either format carries them — raw: `Id`, `RecordType`;
+ * ecs: `event.id`, `o365.audit.RecordType` (a string there, as Elastic has it). For the wiring that
+ * identifies delivered events by record (de-dup, the lost list, metrics by record type).
+ */
+export function recordIdentity(record: Record<string, unknown>): { id: string | undefined; recordType: number | null } {
+  let id: unknown = record.Id;
+  let rt: unknown = record.RecordType;
+  if (id === undefined && rt === undefined && isObj(record.event) && isObj(record.o365)) {
+    id = record.event.id;
+    const audit = record.o365.audit;
+    rt = isObj(audit) ? audit.RecordType : undefined;
+  }
+  return { id: typeof id === 'string' && id.length > 0 && id.length <= 1024 ? id : undefined, recordType: recordTypeOf(rt) };
+}

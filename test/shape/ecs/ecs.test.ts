@@ -3,7 +3,7 @@
  * Elastic's pipeline behaviours one by one; raw unchanged; hostile input never throws.
  */
 import { strict as assert } from 'node:assert';
-import { toEcsDocument, MAX_LIST_KEYS } from '../../../src/shape/ecs';
+import { toEcsDocument, MAX_LIST_KEYS, recordIdentity } from '../../../src/shape/ecs';
 import { parseClientAddress } from '../../../src/shape/ecs/address';
 import { createRouter, parseCreationTime, META_KEY } from '../../../src/shape/event';
 import { createValidator } from '../../../src/schema/validator';
@@ -257,6 +257,16 @@ describe('ecs: documents', () => {
         for (const v of odd) toEcsDocument({ ...base, [k]: v }, { sec: 1, nsec: 0 });
       }
     }
+  });
+});
+
+describe('ecs: the record behind an event, in either format', () => {
+  it('raw: Id and RecordType; ecs: event.id and o365.audit.RecordType', () => {
+    const rec = R.threatMail();
+    assert.deepEqual(recordIdentity(rec), { id: rec.Id, recordType: 28 });
+    assert.deepEqual(recordIdentity(ecs(rec)), { id: rec.Id, recordType: 28 });
+    assert.deepEqual(recordIdentity({ ...rec, Id: '' }), { id: undefined, recordType: 28 });
+    assert.deepEqual(recordIdentity({ event: { id: 5 }, o365: { audit: { RecordType: 'x' } } }), { id: undefined, recordType: null });
   });
 });
 
