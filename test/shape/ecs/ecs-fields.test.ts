@@ -53,6 +53,20 @@ describe('ecs: field names and types against ECS 9.4.0', function () {
     assert.deepEqual(wrong, []);
   });
 
+  it('event.kind, event.category, event.type and event.outcome hold only ECS allowed values', () => {
+    const flat = YAML.parse(fs.readFileSync(FLAT, 'utf8')) as Record<string, { allowed_values?: Array<{ name: string }> }>;
+    const allowed = (k: string) => new Set((flat[k].allowed_values ?? []).map((v) => v.name));
+    const sets = { kind: allowed('event.kind'), category: allowed('event.category'), type: allowed('event.type'), outcome: allowed('event.outcome') };
+    const bad = new Set<string>();
+    for (const r of [...emulatorRecords(2), ...builderRecords(), ...sampleRecords()]) {
+      const ev = toEcsDocument(r, { sec: 1_700_000_000, nsec: 0 }).event as Record<string, unknown>;
+      for (const [k, set] of Object.entries(sets)) {
+        for (const v of ([] as unknown[]).concat(ev[k] ?? [])) if (!set.has(String(v))) bad.add(`event.${k}: ${String(v)}`);
+      }
+    }
+    assert.deepEqual([...bad], []);
+  });
+
   it('every field our documents carry is an ECS field of that table, or under o365.*', () => {
     const stop = (p: string) => p === 'o365';
     const bad = new Set<string>();
