@@ -345,3 +345,28 @@ export function airInvestigation(extra: Rec = {}): Rec {
     ...extra,
   };
 }
+
+export function mailboxItems(op: string, items: Rec[], extra: Rec = {}): Rec {
+  return {
+    CreationTime: '2025-03-04T16:00:00',
+    Id: guid(),
+    Operation: op,
+    OrganizationId: ORG,
+    RecordType: 3,
+    ResultStatus: 'Succeeded',
+    UserKey: '10032001A1B2C3D4',
+    UserType: 0,
+    Version: 1,
+    Workload: 'Exchange',
+    ClientIP: '198.51.100.60',
+    UserId: 'robin@contoso.com',
+    ClientIPAddress: '198.51.100.60',
+    ClientInfoString: 'Client=OWA;Action=ViaProxy',
+    LogonType: 0,
+    MailboxGuid: guid(),
+    MailboxOwnerUPN: 'robin@contoso.com',
+    AffectedItems: items.map((i) => ({ ParentFolder: { Id: 'f1', Path: '\\Inbox' }, ...i })),
+    CrossMailboxOperation: false,
+    ...extra,
+  };
+}
