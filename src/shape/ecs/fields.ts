@@ -204,7 +204,7 @@ export const O365_AUDIT_FIELDS: Readonly<Record<string, string>> = (() => {
     RescanResult.RescanVerdict RescanResult.Timestamp InsightData.Type`);
   for (const n of ['EndTimeUtc', 'LastUpdateTimeUtc', 'FilteringDate', 'ExchangeMetaData.Sent']) m[n] = 'date';
   for (const n of ['OperationCount', 'FileSizeBytes']) m[n] = 'long';
-  for (const n of ['CustomUniqueId', 'SensitiveInfoDetectionIsIncluded']) m[n] = 'boolean';
+  for (const n of ['CustomUniqueId', 'SensitiveInfoDetectionIsIncluded', 'IsManagedDevice']) m[n] = 'boolean';
   for (const n of ['HasForeignTenantUsers', 'HasGuestUsers', 'HasOtherGuestUsers', 'HasUnauthenticatedUsers']) m['ParticipantInfo.' + n] = 'boolean';
   m.Comments = 'text';
   m.Description = 'match_only_text';

@@ -100,8 +100,10 @@ describe('ecs: the Elasticsearch index template', () => {
     const missing = new Set<string>();
     for (const r of rules) {
       const q = r.query.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, '').replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/`/g, '');
-      for (const m of q.matchAll(/(?<![\w.])[a-z_]+(?:\.[A-Za-z0-9_]+)+/g)) {
-        if (!roots.has(m[0].split('.')[0])) continue;
+      for (const m of q.matchAll(/(?<![\w.])[a-z_][a-z0-9_]*(?:\.[A-Za-z0-9_]+)+/g)) {
+        const at = m.index ?? 0;
+        // `logs-o365.audit-*` is an index, `dataset:o365.audit` a KQL value
+        if (!roots.has(m[0].split('.')[0]) || q[at + m[0].length] === '-' || /:\s*$/.test(q.slice(Math.max(0, at - 3), at))) continue;
         const ft = fieldType(m[0]);
         // ES|QL and EQL cannot read keys inside a flattened field: those need their own mapping.
         if (!ft || (ft.type === 'flattened' && ft.flattenedRoot === undefined)) missing.add(m[0]);
