@@ -145,15 +145,23 @@ function airInvestigation(st: ShapeState, rec: Obj): void {
   const d = audit.Data;
   if (isObj(d) && isObj(d.flattened)) roots.push(d.flattened);
   if (Array.isArray(rec.Actions)) {
+    // The API sends each action as a JSON string: parsed here, so o365.audit.Actions (flattened, which
+    // takes objects only) is searchable by its keys; one that is not JSON is kept as {_raw}.
+    const actions: unknown[] = [];
     for (const a of rec.Actions) {
+      let v: unknown = a;
       if (typeof a === 'string') {
         try {
-          roots.push(JSON.parse(a));
+          v = JSON.parse(a);
         } catch {
-          // an action that is not JSON names no entity
+          v = undefined;
         }
-      } else roots.push(a);
+        if (!isObj(v)) v = { _raw: a };
+      }
+      actions.push(v);
+      roots.push(v);
     }
+    audit.Actions = actions;
   }
   let seen = 0;
   let firstUrl: string | undefined;

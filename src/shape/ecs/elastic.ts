@@ -9,7 +9,7 @@
  */
 import { parseClientAddress, parseServerAddress, type Address } from './address';
 import { DATA_DATE_KEYS, DATA_KNOWN_KEYS, MAX_LIST_KEYS } from './fields';
-import { addUnique, isObj, isoMillis, splitMail, str, sub, toStr, type Obj } from './util';
+import { addUnique, isObj, isoMillis, scalarish, splitMail, str, sub, toStr, type Obj } from './util';
 import { isIP } from 'node:net';
 
 /** Elastic's record-type names where they differ from the documented names in schemas/record-types.json. */
@@ -128,9 +128,11 @@ export function mirrorElastic(rec: Obj, code: string | undefined, skipUserId: bo
   // o365.audit: every field of the record, then the renamed ones taken out and the converted ones replaced.
   for (const k in rec) audit[k] = rec[k];
 
+  // Into an ECS field only a value of its shape: anything else stays in o365.audit (index.ts moves
+  // what would not fit there either), so one odd value never makes Elasticsearch refuse the document.
   const move = (k: string): unknown => {
     const v = audit[k];
-    if (v === null || v === undefined) return undefined;
+    if (v === null || v === undefined || !scalarish(v)) return undefined;
     delete audit[k];
     return v;
   };
@@ -244,7 +246,7 @@ export function mirrorElastic(rec: Obj, code: string | undefined, skipUserId: bo
       break;
     }
     case 'AzureActiveDirectory': {
-      if (audit.ObjectId !== undefined) target.id = audit.ObjectId;
+      if (audit.ObjectId !== undefined && scalarish(audit.ObjectId)) target.id = audit.ObjectId;
       const renamed = act === 'Add user.' ? 'added-user-account' : act === 'Update user.' ? 'modified-user-account' : act === 'Delete user.' ? 'deleted-user-account' : undefined;
       if (renamed) {
         event.action = renamed;
@@ -327,7 +329,7 @@ export function mirrorElastic(rec: Obj, code: string | undefined, skipUserId: bo
   const params = audit.Parameters;
   if (isObj(params) && typeof params.User === 'string') addUnique(st.relatedUser, params.User);
   const ext = audit.ExtendedProperties;
-  if (isObj(ext) && ext.UserAgent !== null && ext.UserAgent !== undefined && userAgent.original === undefined) {
+  if (isObj(ext) && ext.UserAgent !== null && ext.UserAgent !== undefined && scalarish(ext.UserAgent) && userAgent.original === undefined) {
     userAgent.original = ext.UserAgent;
     // A copy: when the record already carried an object here, it is the caller's.
     const { UserAgent: _ua, ...restExt } = ext;
@@ -359,9 +361,10 @@ export function mirrorElastic(rec: Obj, code: string | undefined, skipUserId: bo
   if (str(audit.InternetMessageId)) email.message_id = audit.InternetMessageId;
   if (str(audit.NetworkMessageId)) email.local_id = audit.NetworkMessageId;
   if (str(audit.P1Sender)) email.sender = { address: audit.P1Sender };
-  if (Array.isArray(audit.Recipients) && audit.Recipients.length > 0) email.to = { address: audit.Recipients };
-  if (str(audit.SenderIp)) addUnique(st.relatedIp, audit.SenderIp as string);
-  if (str(audit.SenderIP)) addUnique(st.relatedIp, audit.SenderIP as string);
+  if (Array.isArray(audit.Recipients) && audit.Recipients.length > 0 && scalarish(audit.Recipients)) email.to = { address: audit.Recipients };
+  // related.ip is an ip field: only addresses (Elastic appends any string; the index would drop a bad one).
+  if (typeof audit.SenderIp === 'string' && isIP(audit.SenderIp)) addUnique(st.relatedIp, audit.SenderIp);
+  if (typeof audit.SenderIP === 'string' && isIP(audit.SenderIP)) addUnique(st.relatedIp, audit.SenderIP);
   if (str(audit.Subject)) email.subject = audit.Subject;
 
   data(st, user, email);
@@ -382,7 +385,7 @@ function dlp(st: ShapeState, user: Obj, file: Obj, rule: Obj, act: string | unde
   const sp = isObj(audit.SharePointMetaData) ? (audit.SharePointMetaData as Obj) : undefined;
   const ex = isObj(audit.ExchangeMetaData) ? (audit.ExchangeMetaData as Obj) : undefined;
   const take = (o: Obj | undefined, k: string): unknown => {
-    if (!o || o[k] === null || o[k] === undefined) return undefined;
+    if (!o || o[k] === null || o[k] === undefined || !scalarish(o[k])) return undefined;
     const v = o[k];
     delete o[k];
     return v;
@@ -410,12 +413,12 @@ function dlp(st: ShapeState, user: Obj, file: Obj, rule: Obj, act: string | unde
   const subject = take(exc, 'Subject');
   if (subject !== undefined) doc.message = subject;
   const pid = audit.PolicyId;
-  if (pid !== null && pid !== undefined) {
+  if (pid !== null && pid !== undefined && scalarish(pid)) {
     rule.id = pid;
     delete audit.PolicyId;
   }
   const pname = audit.PolicyName;
-  if (pname !== null && pname !== undefined) {
+  if (pname !== null && pname !== undefined && scalarish(pname)) {
     rule.name = pname;
     delete audit.PolicyName;
   }
@@ -427,7 +430,7 @@ function dlp(st: ShapeState, user: Obj, file: Obj, rule: Obj, act: string | unde
     const to: unknown[] = [];
     for (const k of ['To', 'CC', 'BCC']) {
       const v = exc[k];
-      if (Array.isArray(v)) to.push(...v);
+      if (Array.isArray(v)) to.push(...v.filter((x) => typeof x === 'string'));
       else if (typeof v === 'string') to.push(v);
     }
     sub(sub(doc, 'destination'), 'user').email = to;
@@ -443,7 +446,7 @@ function dlp(st: ShapeState, user: Obj, file: Obj, rule: Obj, act: string | unde
         if (!isObj(p) || !Array.isArray(p.Rules)) continue;
         for (const r of p.Rules) {
           if (!isObj(r)) continue;
-          if (r.RuleId !== null && r.RuleId !== undefined && r.RuleName !== null && r.RuleName !== undefined) {
+          if (r.RuleId !== null && r.RuleId !== undefined && r.RuleName !== null && r.RuleName !== undefined && scalarish(r.RuleId) && scalarish(r.RuleName)) {
             ids.push(r.RuleId);
             names.push(r.RuleName);
           }
@@ -466,7 +469,7 @@ function yammer(st: ShapeState, user: Obj, file: Obj, act: string | undefined): 
   const { audit, doc } = st;
   const take = (k: string): unknown => {
     const v = audit[k];
-    if (v === null || v === undefined) return undefined;
+    if (v === null || v === undefined || !scalarish(v)) return undefined;
     delete audit[k];
     return v;
   };
@@ -509,7 +512,7 @@ function teams(st: ShapeState, target: Obj, act: string | undefined): void {
     st.category.push('iam');
     st.type.push('group', 'creation');
   }
-  if (audit.TeamName !== null && audit.TeamName !== undefined) {
+  if (audit.TeamName !== null && audit.TeamName !== undefined && scalarish(audit.TeamName)) {
     doc.group = { name: audit.TeamName };
     delete audit.TeamName;
   }
@@ -524,7 +527,7 @@ function teams(st: ShapeState, target: Obj, act: string | undefined): void {
     audit.Operation = act;
     st.category.push('iam');
     st.type.push('user', 'deletion');
-    if (audit.ObjectId !== null && audit.ObjectId !== undefined) {
+    if (audit.ObjectId !== null && audit.ObjectId !== undefined && scalarish(audit.ObjectId)) {
       target.id = audit.ObjectId;
       delete audit.ObjectId;
     }
@@ -561,7 +564,7 @@ function data(st: ShapeState, user: Obj, email: Obj): void {
     } else if (DATA_DATE_KEYS.has(k) && v !== null && v !== undefined) {
       v = isoMillis(v);
       if (v === undefined) continue;
-    }
+    } else if (!scalarish(v)) continue; // a keyword field: only what fits it (the whole value stays in Data.flattened)
     d[k] = v;
   }
   audit.Data = d;

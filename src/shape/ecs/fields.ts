@@ -208,8 +208,10 @@ export const O365_AUDIT_FIELDS: Readonly<Record<string, string>> = (() => {
   for (const n of ['HasForeignTenantUsers', 'HasGuestUsers', 'HasOtherGuestUsers', 'HasUnauthenticatedUsers']) m['ParticipantInfo.' + n] = 'boolean';
   m.Comments = 'text';
   m.Description = 'match_only_text';
-  // Open-ended structures Elastic also maps as flattened.
-  for (const n of ['Actions', 'AlertLinks', 'Members', 'PolicyDetails', 'AdditionalInfo', 'Data.flattened']) m[n] = 'flattened';
+  // Open-ended structures Elastic also maps as flattened (a flattened field takes objects only: AlertLinks,
+  // a list of URLs after the pipeline, is keyword here).
+  for (const n of ['Actions', 'Members', 'PolicyDetails', 'AdditionalInfo', 'Data.flattened']) m[n] = 'flattened';
+  m.AlertLinks = 'keyword';
   for (const k of DATA_KNOWN_KEYS) m['Data.' + k] = DATA_DATE_KEYS.has(k) ? 'date' : k === 'sip' ? 'ip' : 'keyword';
   for (const k of LIST_KEYS.Parameters) m['Parameters.' + k] = 'keyword';
   for (const k of LIST_KEYS.ExtendedProperties) m['ExtendedProperties.' + k] = 'keyword';

@@ -8,7 +8,7 @@ import type { EventTimeParts } from '../../contracts';
 import { AUDIT_LOG_RECORD_TYPES } from '../../schema/record-types';
 import { mirrorElastic, ELASTIC_CODE_OVERRIDES } from './elastic';
 import { deepenDefender } from './defender';
-import { DATA_STREAM } from './fields';
+import { DATA_STREAM, O365_AUDIT_FIELDS } from './fields';
 import { fromParts, isObj, type Obj } from './util';
 
 export { ECS_FIELDS, O365_AUDIT_FIELDS, O365_OTHER_FIELDS, RULE_ONLY_FIELDS, LIST_KEYS, MAX_LIST_KEYS, DATA_STREAM } from './fields';
@@ -32,6 +32,43 @@ export interface EcsMeta {
   record_type_name: string | null;
   warnings?: unknown[];
   errors?: unknown[];
+}
+
+/** What the template maps at each top-level o365.audit key: a value of another shape would make Elasticsearch refuse the document. */
+type Kind = 'scalar' | 'boolean' | 'object' | 'flattened';
+const TOP_KIND = new Map<string, Kind>();
+for (const [path, type] of Object.entries(O365_AUDIT_FIELDS)) {
+  const i = path.indexOf('.');
+  if (i > 0) TOP_KIND.set(path.slice(0, i), 'object');
+  else TOP_KIND.set(path, type === 'flattened' ? 'flattened' : type === 'boolean' ? 'boolean' : 'scalar');
+}
+
+/** Numbers and dates that do not parse are dropped by the index (ignore_malformed); shapes and booleans are not. */
+function fits(kind: Kind, v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  const items = Array.isArray(v) ? v : [v];
+  for (const x of items) {
+    if (x === null) continue;
+    const isObject = typeof x === 'object' && !Array.isArray(x);
+    if (kind === 'boolean' ? typeof x !== 'boolean' && x !== 'true' && x !== 'false' : kind === 'scalar' ? isObject || Array.isArray(x) : !isObject) return false;
+  }
+  return true;
+}
+
+/**
+ * A field whose value has another shape than the records normally send (an object where a string is
+ * mapped, a string where an object is) moves to o365.unindexed.<field>: kept in _source, never indexed,
+ * so Elasticsearch never refuses the whole document for it.
+ */
+function moveMisfits(audit: Obj): Obj | undefined {
+  let out: Obj | undefined;
+  for (const k in audit) {
+    const kind = TOP_KIND.get(k);
+    if (kind === undefined || fits(kind, audit[k])) continue;
+    (out ??= {})[k] = audit[k];
+    delete audit[k];
+  }
+  return out;
 }
 
 /** Record type names by number, built once: Elastic's spelling where it differs, the documented one otherwise. */
@@ -71,7 +108,9 @@ export function toEcsDocument(record: Record<string, unknown>, time: EventTimePa
     if (st.relatedHash.length > 0) related.hash = st.relatedHash;
     out.related = related;
   }
+  const misfits = moveMisfits(audit);
   const o365: Obj = { audit };
+  if (misfits) o365.unindexed = misfits;
   // The name/value lists once more under one flattened field: every key searchable, one mapping entry.
   const lists: Obj = {};
   for (const k of ['Parameters', 'ExtendedProperties', 'ModifiedProperties'] as const) if (isObj(audit[k])) lists[k] = audit[k];

@@ -57,3 +57,9 @@ export function splitMail(v: string): [string, string] | undefined {
   if (i < 0 || v.indexOf('@', i + 1) >= 0) return undefined;
   return [v.slice(0, i), v.slice(i + 1)];
 }
+
+/** A value an ECS keyword/number field takes: a string, number or boolean, or an array of them. */
+export function scalarish(v: unknown): boolean {
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return true;
+  return Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean');
+}

@@ -123,7 +123,11 @@ describe('ecs: documents', () => {
   it('64 AIR: Data kept as Elastic keeps it (Data.flattened), entities into related.*, url.*, file.*', () => {
     const doc = ecs(R.airInvestigation());
     assert.equal(doc.o365.audit.Data.flattened.ProviderName, 'OATP');
-    assert.equal(typeof doc.o365.audit.Actions[0], 'string', 'Actions stay as the API sent them');
+    assert.equal(doc.o365.audit.Actions[0].ActionType, 'EmailRemediation', 'Actions parsed (a flattened field takes objects only)');
+    assert.deepEqual(ecs(R.airInvestigation({ Actions: ['not json'] })).o365.audit.Actions, [{ _raw: 'not json' }]);
+    const odd = ecs(R.airInvestigation({ Actions: ['not json', 7] }));
+    assert.equal(odd.o365.audit.Actions, undefined, 'a number cannot go into a flattened field…');
+    assert.deepEqual(odd.o365.unindexed.Actions, [{ _raw: 'not json' }, 7], '…so the list is kept unindexed');
     assert.deepEqual(doc.related, { ip: ['192.0.2.99'], user: ['robin@contoso.com'], hash: ['12'.repeat(32)] });
     assert.equal(doc.url.original, 'https://dl.phish.example/a.zip');
     assert.equal(doc.url.domain, 'dl.phish.example');
