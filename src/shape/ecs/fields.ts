@@ -134,8 +134,8 @@ export const DATA_STREAM = { type: 'logs', dataset: 'o365.audit', namespace: 'br
 export const MAX_LIST_KEYS = 128;
 
 /**
- * Keys of the name/value lists that get their own keyword field at Elastic's path (the prebuilt rules and
- * Elastic's dashboards use them; ES|QL cannot read inside a `flattened` field). Every key, these included,
+ * Keys of the name/value lists that get their own keyword field at Elastic's path (the prebuilt rules read
+ * them or Elastic maps them explicitly; ES|QL and EQL cannot read inside a `flattened` field). Every key, these included,
  * is also searchable under the one flattened field `o365.flattened.<list>.<key>`.
  */
 export const LIST_KEYS: Readonly<Record<'Parameters' | 'ExtendedProperties' | 'ModifiedProperties', readonly string[]>> = {
