@@ -18,7 +18,8 @@ import { TagTable } from './shape/tags';
 import { createValidator } from './schema/validator';
 import { sinkModule } from './sinks';
 import { CheckpointStore } from './state/checkpoint';
-import { DeliveredIds, usableId } from './core/dedup';
+import { DeliveredIds } from './core/dedup';
+import { recordIdentity } from './shape/ecs';
 import { Delivery } from './core/delivery';
 import { makeReducer } from './core/rejects';
 import { realClock, Semaphore, type Clock } from './core/limits';
@@ -101,7 +102,7 @@ export class Bridge {
     this.clock = o.clock ?? (o.now ? { ...realClock, now: o.now } : realClock);
     this.store = new CheckpointStore(cfg.stateDir);
     this.validator = createValidator({ mode: cfg.validation.mode });
-    this.router = createRouter({ tagPrefix: cfg.tagPrefix, now: () => this.clock.now() });
+    this.router = createRouter({ tagPrefix: cfg.tagPrefix, format: cfg.format, now: () => this.clock.now() });
     const mod = sinkModule(cfg.sink.type);
     this.sink = o.sink ?? mod.create(cfg.sink, { logger: this.logger.child({ component: 'sink' }) });
     this.largestEvent = Math.max(1024, Math.min(16 * 1024 * 1024, mod.largestEvent(cfg.sink)));
@@ -119,10 +120,14 @@ export class Bridge {
         excerptBytes: Math.max(256, this.largestEvent - 8192),
         tag: (ev) => {
           const ct = (ev.record[META_KEY] as { content_type?: unknown } | undefined)?.content_type;
-          return tags.tag(typeof ct === 'string' ? ct : 'Audit.General', recordTypeOf(ev), true);
+          return tags.tag(typeof ct === 'string' ? ct : 'Audit.General', recordIdentity(ev.record).recordType, true);
         },
       }),
-      identify: (ev) => ({ recordId: usableId(ev.record) ?? null, recordType: recordTypeOf(ev) }),
+      // Raw events carry Id/RecordType at the top, ECS documents at event.id / o365.audit.RecordType.
+      identify: (ev) => {
+        const r = recordIdentity(ev.record);
+        return { recordId: r.id ?? null, recordType: r.recordType };
+      },
       giveUp: cfg.poll.once ? { afterMs: o.onceGiveUpMs ?? ONCE_GIVE_UP_MS, immediately: new Set(['SINK_AUTH']) } : undefined,
       onBatchAcked: (n) => {
         this.sinkFailing = null;
@@ -286,7 +291,3 @@ export class Bridge {
   }
 }
 
-function recordTypeOf(ev: OutEvent): number | null {
-  const rt = ev.record.RecordType;
-  return typeof rt === 'number' && Number.isInteger(rt) ? rt : null;
-}

@@ -27,6 +27,11 @@ const COMMANDS: Record<string, { file: string; help: string; usage: () => string
     help: 'validate [FILE|-] [--json] [--strict]   check audit records against schemas/',
     usage: () => 'validate [FILE|-] [--json] [--strict]\n\nChecks audit records (a JSON array, or NDJSON; - for stdin) against schemas/: 0 all valid, 1 some invalid, 2 unreadable.',
   },
+  map: {
+    file: './commands/map',
+    help: 'map [FILE|-] [--format ecs|raw]   print the event run would deliver for each record',
+    usage: () => 'map [FILE|-] [--format ecs|raw]\n\nPrints, for each record (a JSON array, or NDJSON; - for stdin), the event run would deliver: raw, or the ECS document with --format ecs.',
+  },
   demo: {
     file: './commands/demo',
     help: 'demo [--stdout] [--out FILE]  the full pipeline on the embedded emulator',

@@ -49,7 +49,7 @@ interface Listed {
   errors: ValidationIssue[];
 }
 
-interface Options {
+export interface Options {
   file: string;
   json: boolean;
   mode: ValidationMode;
@@ -71,7 +71,7 @@ function parseArgs(argv: string[]): Options | string {
 }
 
 /** A writer that waits for 'drain' and goes quiet once the reader is gone (`validate big.json | head`). */
-function writeTo(stream: NodeJS.WritableStream): (text: string) => Promise<void> | void {
+export function writeTo(stream: NodeJS.WritableStream): (text: string) => Promise<void> | void {
   let closed = false;
   stream.on('error', () => {
     closed = true;
@@ -131,13 +131,13 @@ function summaryTable(byType: Map<number | null, Counts>, total: Counts): string
   return rows.join('\n') + '\n';
 }
 
-function openSource(opts: Options, io: ValidateIo): AsyncIterable<Buffer | string> {
+export function openSource(opts: Pick<Options, 'file'>, io: ValidateIo): AsyncIterable<Buffer | string> {
   if (opts.file === '-') return io.stdin;
   // 1 MiB reads: fewer chunks for the splitter; memory stays bounded by the largest record.
   return fs.createReadStream(opts.file, { highWaterMark: 1 << 20 });
 }
 
-function describeReadError(file: string, e: unknown): string {
+export function describeReadError(file: string, e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   const what: Record<string, string> = {
     ENOENT: 'no such file',

@@ -315,6 +315,7 @@ export function resolveConfig(raw: RawConfig, sourceFile: string, env: NodeJS.Pr
     poll: { ...raw.poll },
     sink: { ...sinkRest, tls: { ...tls, ...sinkCa } },
     tagPrefix: raw.tagPrefix,
+    format: raw.format,
     validation: { ...raw.validation },
     stateDir,
     dedup: { ...raw.dedup },

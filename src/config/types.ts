@@ -92,6 +92,8 @@ export interface Config {
   poll: PollConfig;
   sink: SinkConfig;
   tagPrefix: string;
+  /** Event shape: the record as sent (raw) or an ECS document (src/shape/ecs). */
+  format: 'raw' | 'ecs';
   validation: { mode: ValidationMode };
   /** Absolute path. */
   stateDir: string;
@@ -125,6 +127,7 @@ export interface RawConfig {
     password?: SecretRef;
   };
   tagPrefix: string;
+  format: 'raw' | 'ecs';
   validation: { mode: ValidationMode };
   stateDir: string;
   dedup: { recordIds: number };

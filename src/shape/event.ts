@@ -7,6 +7,7 @@
 import type { EventTimeParts, OutEvent, ValidationIssue, ValidationResult } from '../contracts';
 import { TagTable } from './tags';
 import { digit, two } from '../schema/formats';
+import { toEcsDocument } from './ecs';
 
 /** The key under which the bridge adds its metadata to each record. */
 export const META_KEY = 'o365_bridge';
@@ -59,6 +60,8 @@ export interface Router {
 
 export interface RouterOptions {
   tagPrefix: string;
+  /** `ecs`: the event is an ECS document (src/shape/ecs) instead of the record; default `raw`. */
+  format?: 'raw' | 'ecs';
   /** Clock for records without a usable CreationTime (ms since epoch); injected in tests. */
   now?: () => number;
 }
@@ -141,6 +144,7 @@ export function createRouter(opts: RouterOptions): Router {
   // Records arrive blob by blob, all of one content type: remember the last lookup (string identity compare).
   let lastContentType: string | undefined;
   let lastTags = tags.forContentType('Audit.General');
+  const ecs = opts.format === 'ecs';
 
   return {
     route(record, result, ctx) {
@@ -158,16 +162,18 @@ export function createRouter(opts: RouterOptions): Router {
       const notes = readNotes.get(record);
       if (result.warnings.length > 0 || notes) meta.warnings = notes ? [...result.warnings, ...notes] : result.warnings;
       if (!result.valid) meta.errors = result.errors;
-      let key = META_KEY;
-      if (hasOwn.call(record, META_KEY)) {
-        // The record's own key stays as the API sent it; ours goes beside it.
-        key = metaKeyFor(record);
-        meta.warnings = [
-          ...(meta.warnings ?? []),
-          { path: `/${META_KEY}`, keyword: 'collision', message: `the record has its own "${META_KEY}" key (kept as is); the bridge's metadata is under "${key}"` },
-        ];
+      if (!ecs) {
+        let key = META_KEY;
+        if (hasOwn.call(record, META_KEY)) {
+          // The record's own key stays as the API sent it; ours goes beside it.
+          key = metaKeyFor(record);
+          meta.warnings = [
+            ...(meta.warnings ?? []),
+            { path: `/${META_KEY}`, keyword: 'collision', message: `the record has its own "${META_KEY}" key (kept as is); the bridge's metadata is under "${key}"` },
+          ];
+        }
+        record[key] = meta;
       }
-      record[key] = meta;
 
       const time: EventTimeParts = { sec: 0, nsec: 0 };
       if (!parseCreationTime(record.CreationTime, time)) {
@@ -176,7 +182,8 @@ export function createRouter(opts: RouterOptions): Router {
         time.sec = Math.floor(ms / 1000);
         time.nsec = Math.round((ms - time.sec * 1000) * 1_000_000);
       }
-      return { tag: lastTags.tag(rt, !result.valid), time, record };
+      const out = ecs ? toEcsDocument(record, time, meta) : record;
+      return { tag: lastTags.tag(rt, !result.valid), time, record: out };
     },
   };
 }
