@@ -12,6 +12,7 @@ import { parseDocument } from 'yaml';
 import { BridgeError } from '../errors';
 import { registerSecret } from '../obs/log';
 import schema from './schema.json';
+import { stdioSinkModule } from '../sinks/stdio';
 import { renderAjvErrors, describeValue } from './problems';
 import type { Config, RawConfig, SecretRef, TenantConfig, CertificateCredential } from './types';
 
@@ -332,6 +333,8 @@ export function summarizeConfig(cfg: Config): string {
   const sink =
     cfg.sink.type === 'forward'
       ? `sink forward ${cfg.sink.host}:${cfg.sink.port}${cfg.sink.tls.enabled ? ' (tls)' : ''}${cfg.sink.sharedKey ? ' (shared key)' : ''}`
-      : 'sink stdout (no acknowledgements)';
+      : cfg.sink.type === 'stdio'
+        ? stdioSinkModule.describe(cfg.sink)
+        : 'sink stdout (no acknowledgements)';
   return `ok: ${n} tenant${n === 1 ? '' : 's'} (${cfg.tenants.map((t) => t.name).join(', ')}), ${sink}, state ${cfg.stateDir}`;
 }

@@ -43,3 +43,4 @@ export function createSink(cfg: ConfigSinkSection, ctx: SinkContext): Sink {
 
 export { createForwardSink, ForwardSink, DEFAULT_MAX_BATCH_BYTES, type ForwardSinkOptions } from './forward/forward';
 export { createStdoutSink, formatEventLine, type StdoutSinkOptions } from './stdout/stdout';
+export { stdioSinkModule, createStdioSink, StdioSink, type StdioSinkOptions } from './stdio';
