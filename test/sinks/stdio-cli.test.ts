@@ -6,8 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
-import { applyRunOverrides } from '../../src/commands/run';
-import type { Config } from '../../src/config/types';
+import { loadConfig } from '../../src/config/load';
 import { MsgpackFrameReader } from '../support/receiver-msgpack';
 import { CLI, RIG_SECRET, Rig, waitUntil } from '../plugin/rig';
 
@@ -78,12 +77,18 @@ describe('stdio sink through the real CLI (this test as the parent)', function (
     ack = true;
   });
 
-  it('--sink and --tag-prefix are checked like the config file', () => {
-    const cfg = { sink: { type: 'forward' }, tagPrefix: 'o365' } as unknown as Config;
-    assert.equal(applyRunOverrides(cfg, 'stdio', 'acme.o365'), null);
+  it('--sink stdio replaces the sink section (its forward secrets are not read); both overrides are validated like the file', async () => {
+    rig = await Rig.start('stdio-cli-overrides');
+    rig.config.sink = { type: 'forward', port: 24224, sharedKey: { env: 'UNSET_SHARED_KEY_VARIABLE' }, maxBatchEvents: 77 };
+    rig.writeConfig();
+    const env = { RIG_CLIENT_SECRET: RIG_SECRET };
+    const cfg = await loadConfig(rig.configFile, env, { sinkType: 'stdio', tagPrefix: 'acme.o365' });
     assert.equal(cfg.sink.type, 'stdio');
+    assert.equal(cfg.sink.maxBatchEvents, 77, 'keys that apply to stdio are kept');
+    assert.equal(cfg.sink.sharedKey, undefined);
     assert.equal(cfg.tagPrefix, 'acme.o365');
-    assert.match(applyRunOverrides(cfg, 'kafka', undefined) ?? '', /--sink: expected one of forward, stdout, stdio/);
-    assert.match(applyRunOverrides(cfg, undefined, 'Bad-Prefix') ?? '', /--tag-prefix/);
+    await assert.rejects(loadConfig(rig.configFile, env), /UNSET_SHARED_KEY_VARIABLE is not set/, 'without the override the forward section is read');
+    await assert.rejects(loadConfig(rig.configFile, env, { sinkType: 'kafka' }), /sink.type: expected one of forward, stdout, stdio/);
+    await assert.rejects(loadConfig(rig.configFile, env, { sinkType: 'stdio', tagPrefix: 'Bad-Prefix' }), /tagPrefix/);
   });
 });
