@@ -101,9 +101,9 @@ ${pluginSource({ configPath: rig.configFile, label: '@PLUG' })}
   bind 127.0.0.1
   port ${port}
 </source>
-<label @PLUG>${fileMatch("**", rig.dir, "plug")}
+<label @PLUG>${fileMatch("o365.**", rig.dir, "plug")}
 </label>
-<label @FWD>${fileMatch("**", rig.dir, "fwd")}
+<label @FWD>${fileMatch("o365.**", rig.dir, "fwd")}
 </label>
 `);
         await waitUntil(() => rig!.caughtUp() || !fd.running, 120_000, 'plugin caught up');
@@ -132,7 +132,7 @@ ${pluginSource({ configPath: rig.configFile, label: '@PLUG' })}
 
       it('kill -9 of Fluentd mid-run: the child stops by itself (no orphan); after a restart 0 missing', async () => {
         rig = await Rig.start(`plugin-${version}-kill-fluentd`, { recordsPerHour: 2500, historyHours: 3 });
-        const conf = `${pluginSource({ configPath: rig.configFile })}${fileMatch('**', rig.dir, 'out')}`;
+        const conf = `${pluginSource({ configPath: rig.configFile })}${fileMatch('o365.**', rig.dir, 'out')}`;
         const fd1 = start(conf);
         await waitUntil(() => readOutput(rig!.dir, 'out').length > 0 || fs.existsSync(path.join(rig!.dir, 'out.buffer')) && fs.readdirSync(path.join(rig!.dir, 'out.buffer')).length > 0, 120_000, 'first events buffered');
         assert.equal(rig.caughtUp(), false, 'killed mid-run (increase the volume if this fails)');
@@ -150,7 +150,7 @@ ${pluginSource({ configPath: rig.configFile, label: '@PLUG' })}
 
       it('kill -9 of the child: logged, restarted with backoff, 0 missing', async () => {
         rig = await Rig.start(`plugin-${version}-kill-child`, { recordsPerHour: 2500, historyHours: 3 });
-        const fd = start(`${pluginSource({ configPath: rig.configFile })}${fileMatch('**', rig.dir, 'out')}`);
+        const fd = start(`${pluginSource({ configPath: rig.configFile })}${fileMatch('o365.**', rig.dir, 'out')}`);
         await waitUntil(() => fd.childPids().length > 0 && readOutput(rig!.dir, 'out').length + (fs.existsSync(path.join(rig!.dir, 'out.buffer')) ? fs.readdirSync(path.join(rig!.dir, 'out.buffer')).length : 0) > 0, 120_000, 'first events');
         assert.equal(rig.caughtUp(), false, 'killed mid-run');
         process.kill(fd.childPids()[0], 'SIGKILL');
@@ -164,17 +164,20 @@ ${pluginSource({ configPath: rig.configFile, label: '@PLUG' })}
 
       it('a wrong secret: a clear AUTH_FAILED error in Fluentd\'s log, the child keeps its pace (no crash loop)', async () => {
         rig = await Rig.start(`plugin-${version}-bad-secret`);
-        const fd = start(`${pluginSource({ configPath: rig.configFile })}${fileMatch('**', rig.dir, 'out')}`, { RIG_CLIENT_SECRET: 'the-wrong-secret-value' });
+        const fd = start(`${pluginSource({ configPath: rig.configFile })}${fileMatch('o365.**', rig.dir, 'out')}`, { RIG_CLIENT_SECRET: 'the-wrong-secret-value' });
         await waitUntil(() => /o365-fluent-bridge: .*AUTH_FAILED/.test(fd.log) || !fd.running, 120_000, 'the auth error in the log');
         assert.match(fd.log, /\[error\]: (#0 )?o365-fluent-bridge: tenant pass failed.*AUTH_FAILED/);
+        // The next pass (poll.intervalSeconds later) fails the same way, from the same child.
+        await waitUntil(() => fd.count(/tenant pass failed.*AUTH_FAILED/) >= 2 || !fd.running, 120_000, 'a second failed pass');
         assert.equal(fd.childPids().length, 1, 'the bridge reports and waits for its next pass: not restarted');
+        process.stdout.write(`      ${/\[error\]: (#0 )?o365-fluent-bridge: tenant pass failed.*/.exec(fd.log)![0].slice(0, 400)}\n`);
         assert.doesNotMatch(fd.log, /the-wrong-secret-value/);
       });
 
       it('a child that cannot run its config exits and is restarted no faster than the doubling backoff', async () => {
         rig = await Rig.start(`plugin-${version}-exit-loop`);
         // check_config off, so the problem reaches the running child (an unset secret variable: exit 2).
-        const fd = start(`${pluginSource({ configPath: rig.configFile, extra: 'check_config false' })}${fileMatch('**', rig.dir, 'out')}`, { RIG_CLIENT_SECRET: '' });
+        const fd = start(`${pluginSource({ configPath: rig.configFile, extra: 'check_config false' })}${fileMatch('o365.**', rig.dir, 'out')}`, { RIG_CLIENT_SECRET: '' });
         await waitUntil(() => fd.count(/restarting in/) >= 3 || !fd.running, 120_000, 'three restarts');
         const waits = [...fd.log.matchAll(/exited \(exit code 2\); restarting in (\d+(?:\.\d+)?)s/g)].map((m) => Number(m[1]));
         assert.deepEqual(waits.slice(0, 3), [1, 2, 4]);
