@@ -250,6 +250,8 @@ module Fluent
         [in_r, out_w, err_w].each(&:close)
         @child_pid = pid
         log.info 'o365-fluent-bridge started', pid: pid
+        # stop may have looked for a pid just before this one existed: it must not outlive the source.
+        signal(:TERM, pid) if @stopping
         logs = Thread.new { pump_logs(err_r) }
         begin
           pump_events(out_r, in_w)
