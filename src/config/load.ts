@@ -12,7 +12,8 @@ import { parseDocument } from 'yaml';
 import { BridgeError } from '../errors';
 import { registerSecret } from '../obs/log';
 import schema from './schema.json';
-import { stdioSinkModule } from '../sinks/stdio';
+import { sinkModule } from '../sinks';
+import { STDIO_CONFIG_KEYS } from '../sinks/stdio';
 import { renderAjvErrors, describeValue } from './problems';
 import type { Config, RawConfig, SecretRef, TenantConfig, CertificateCredential } from './types';
 
@@ -126,7 +127,7 @@ export function applyConfigOverrides(parsed: unknown, o: ConfigOverrides): unkno
   if (o.sinkType !== undefined) {
     const old = out.sink && typeof out.sink === 'object' ? (out.sink as Record<string, unknown>) : {};
     // stdio keeps only the keys that apply to it; another type keeps the section as written.
-    const keep: readonly string[] = o.sinkType === 'stdio' ? stdioSinkModule.configKeys : Object.keys(old);
+    const keep: readonly string[] = o.sinkType === 'stdio' ? STDIO_CONFIG_KEYS : Object.keys(old);
     out.sink = { ...Object.fromEntries(Object.entries(old).filter(([k]) => keep.includes(k) && k !== 'type')), type: o.sinkType };
   }
   if (o.tagPrefix !== undefined) out.tagPrefix = o.tagPrefix;
@@ -353,11 +354,6 @@ export function resolveConfig(raw: RawConfig, sourceFile: string, env: NodeJS.Pr
 /** One line describing a loaded config, without secrets (for check-config and the startup log). */
 export function summarizeConfig(cfg: Config): string {
   const n = cfg.tenants.length;
-  const sink =
-    cfg.sink.type === 'forward'
-      ? `sink forward ${cfg.sink.host}:${cfg.sink.port}${cfg.sink.tls.enabled ? ' (tls)' : ''}${cfg.sink.sharedKey ? ' (shared key)' : ''}`
-      : cfg.sink.type === 'stdio'
-        ? stdioSinkModule.describe(cfg.sink)
-        : 'sink stdout (no acknowledgements)';
+  const sink = sinkModule(cfg.sink.type).describe(cfg.sink);
   return `ok: ${n} tenant${n === 1 ? '' : 's'} (${cfg.tenants.map((t) => t.name).join(', ')}), ${sink}, state ${cfg.stateDir}`;
 }

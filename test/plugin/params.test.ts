@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import { configSchema } from '../../src/config/load';
-import { stdioSinkModule } from '../../src/sinks/stdio';
+import { STDIO_CONFIG_KEYS } from '../../src/sinks/stdio';
 import { OUT_FILE, PATH_KEYS, generate, render, snake, type SectionDesc } from '../support/plugin-params';
 
 type S = { properties?: Record<string, S>; items?: S; $ref?: string; type?: string };
@@ -39,7 +39,7 @@ describe('Fluentd plugin parameters (generated from the config schema)', () => {
   it('covers every key of the schema except tagPrefix (the plugin own) and the sink keys stdio ignores', () => {
     const d = generate();
     const have = covered(d.sections, d.params, '', new Set());
-    const want = leaves(configSchema as S, '', []).filter((k) => k !== 'tagPrefix' && (!k.startsWith('sink.') || (stdioSinkModule.configKeys as readonly string[]).includes(k.slice(5))));
+    const want = leaves(configSchema as S, '', []).filter((k) => k !== 'tagPrefix' && (!k.startsWith('sink.') || (STDIO_CONFIG_KEYS as readonly string[]).includes(k.slice(5))));
     assert.deepEqual([...want].filter((k) => !have.has(k)), []);
     assert.deepEqual([...have].filter((k) => !want.includes(k)), []);
   });

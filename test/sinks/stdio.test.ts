@@ -3,7 +3,8 @@ import { PassThrough, Writable } from 'node:stream';
 import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
 import type { OutEvent } from '../../src/contracts';
 import { isBridgeError, type BridgeError } from '../../src/errors';
-import { createStdioSink, stdioSinkModule } from '../../src/sinks';
+import { createStdioSink, sinkModule } from '../../src/sinks';
+import { STDIO_CONFIG_KEYS } from '../../src/sinks/stdio';
 import { MsgpackFrameReader } from '../support/receiver-msgpack';
 
 const codec = new ExtensionCodec();
@@ -171,9 +172,26 @@ describe('stdio sink (forward protocol on stdout, acks on stdin)', () => {
     assert.equal(r.gone.length, 0, 'our own close is not the parent going away');
   });
 
-  it('the module says which sink keys apply and describes itself', () => {
-    assert.equal(stdioSinkModule.type, 'stdio');
-    assert.deepEqual([...stdioSinkModule.configKeys].sort(), ['ackTimeoutSeconds', 'maxBatchBytes', 'maxBatchEvents', 'maxInFlightBatches']);
-    assert.match(stdioSinkModule.describe({} as never), /stdio/);
+  it('is in the registry: acknowledging, described, and says which sink keys apply', () => {
+    const m = sinkModule('stdio');
+    assert.equal(m.acknowledges, true);
+    assert.match(m.describe({} as never), /sink stdio/);
+    assert.equal(m.largestEvent({ maxBatchBytes: 4 * 1024 * 1024 } as never), 4 * 1024 * 1024 - 64 * 1024);
+    assert.deepEqual([...STDIO_CONFIG_KEYS].sort(), ['ackTimeoutSeconds', 'maxBatchBytes', 'maxBatchEvents', 'maxInFlightBatches']);
+  });
+
+  it('deliver() of the same encoded batch again (after a timeout) writes the same chunk ids; release frees it', async () => {
+    const r = rig({ ackTimeoutMs: 30 });
+    const enc = r.sink.encode([ev(1)]);
+    await assert.rejects(r.sink.deliver(enc), (e: BridgeError) => e.code === 'SINK_ACK_TIMEOUT');
+    const again = settled(r.sink.deliver(enc));
+    await until(() => r.seen.length === 2);
+    assert.equal(r.seen[1].chunk, r.seen[0].chunk, 're-sent as it is');
+    r.ack(r.seen[1].chunk);
+    await until(() => again.state() !== 'pending');
+    assert.equal(again.state(), 'resolved');
+    r.sink.release(enc);
+    await assert.rejects(r.sink.deliver(enc), /released/);
+    await r.sink.close();
   });
 });

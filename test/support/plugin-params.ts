@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { configSchema } from '../../src/config/load';
-import { stdioSinkModule } from '../../src/sinks/stdio';
+import { STDIO_CONFIG_KEYS } from '../../src/sinks/stdio';
 
 type Schema = Record<string, unknown> & {
   type?: string;
@@ -128,7 +128,7 @@ export function generate(): { generatedFrom: string; note: string; params: Param
   for (const [k, v] of Object.entries(root.properties ?? {})) {
     if (SKIP_TOP.has(k)) continue;
     const d = deref(v);
-    if (k === 'sink') sections.push(section(k, d, false, false, stdioSinkModule.configKeys));
+    if (k === 'sink') sections.push(section(k, d, false, false, STDIO_CONFIG_KEYS));
     else if (d.type === 'array' && deref(d.items ?? {}).type === 'object') sections.push(section(k, deref(d.items!), true, (root.required ?? []).includes(k)));
     else if (d.type === 'object' && d.properties) sections.push(section(k, d, false, false));
     else params.push(...param(k, v, false));

@@ -13,7 +13,7 @@
  * Bounds: at most `maxInFlight` batches written and unacked (more wait their turn), each at most
  * maxBatchBytes per packet; that is also the most the pipe's user-space buffer can hold.
  */
-import type { OutEvent, Sink } from '../../contracts';
+import type { EncodedBatch, OutEvent, Sink } from '../../contracts';
 import { BridgeError } from '../../errors';
 import { silentLogger, type Logger } from '../../obs/log';
 import { EventTooLargeError, PacketBuilder, parseServerMessage, type Packet } from '../forward/forward-protocol';
@@ -36,8 +36,16 @@ export interface StdioSinkOptions {
   onPeerGone?: (err: BridgeError) => void;
 }
 
-interface Batch {
+/** A batch encoded once: the same packets (same chunk ids) are written on every attempt, until released. */
+interface StdioEncoded extends EncodedBatch {
   packets: Packet[];
+  /** Writes whose callback has not come yet: pooled buffers are reused only after these and release. */
+  writing: number;
+  released: boolean;
+}
+
+interface Attempt {
+  enc: StdioEncoded;
   unacked: number;
   written: boolean;
   settled: boolean;
@@ -50,7 +58,6 @@ interface Batch {
 const MAX_ACK_MESSAGE = 64 * 1024;
 
 export class StdioSink implements Sink {
-  readonly acknowledged = true;
   private readonly out: NodeJS.WritableStream;
   private readonly input: NodeJS.ReadableStream;
   private readonly ackTimeoutMs: number;
@@ -58,13 +65,13 @@ export class StdioSink implements Sink {
   private readonly builder: PacketBuilder;
   private readonly log: Logger;
   private readonly reader = new MsgpackFrameReader(MAX_ACK_MESSAGE);
-  /** Batches not written yet, in send order (bounded by the caller's in-flight window). */
-  private readonly queue: Batch[] = [];
-  /** Written, unacked packets: chunk id → batch. */
-  private readonly inFlight = new Map<string, Batch>();
+  /** Attempts not written yet, in order (bounded by the caller's in-flight window). */
+  private readonly queue: Attempt[] = [];
+  /** Written, unacked packets: chunk id → attempt. */
+  private readonly inFlight = new Map<string, Attempt>();
   private active = 0;
   private closed = false;
-  /** Set once the parent is gone: every later send fails with it. */
+  /** Set once the parent is gone: every later delivery fails with it. */
   private gone: BridgeError | null = null;
   /** Acks that matched nothing (late after a deadline, or unknown): for tests and metrics. */
   unmatchedAcks = 0;
@@ -80,6 +87,9 @@ export class StdioSink implements Sink {
     this.maxInFlight = Math.max(1, o.maxInFlight ?? 16);
     this.builder = new PacketBuilder(o.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
     this.log = (o.logger ?? silentLogger).child({ component: 'stdio-sink' });
+    if (this.out === process.stdout && process.stdout.isTTY) {
+      this.log.warn('the stdio sink writes binary forward-protocol packets to standard output: it is meant to be run by the Fluentd plugin (fluent-plugin/), not on a terminal');
+    }
     this.input.on('data', this.onData);
     this.input.on('end', this.onEnd);
     this.input.on('close', this.onEnd);
@@ -88,23 +98,54 @@ export class StdioSink implements Sink {
     this.input.resume?.();
   }
 
-  send(events: OutEvent[]): Promise<void> {
-    if (this.gone) return Promise.reject(this.gone);
-    if (this.closed) return Promise.reject(new BridgeError('SINK_CLOSED', 'the stdio sink is closed; batch not sent', { retryable: true }));
-    if (events.length === 0) return Promise.resolve();
+  /** Encodes a batch into packets, once. Throws SINK_EVENT_TOO_LARGE (not retryable, `details.index`). */
+  encode(events: OutEvent[]): EncodedBatch {
     let packets: Packet[];
     try {
       packets = this.builder.build(events);
     } catch (e) {
       if (e instanceof EventTooLargeError) {
-        return Promise.reject(new BridgeError('SINK_EVENT_TOO_LARGE', `${e.message}; raise sink.maxBatchBytes or drop the record`, { retryable: false, details: { index: e.index, bytes: e.bytes, limit: e.limit, tag: events[e.index]?.tag } }));
+        throw new BridgeError('SINK_EVENT_TOO_LARGE', `${e.message}; raise sink.maxBatchBytes to deliver such records whole`, { retryable: false, details: { index: e.index, bytes: e.bytes, limit: e.limit, tag: events[e.index]?.tag } });
       }
-      return Promise.reject(new BridgeError('INTERNAL', `a record could not be encoded (${(e as Error).message})`, { retryable: false, cause: e }));
+      throw new BridgeError('INTERNAL', `a record could not be encoded (${(e as Error).message})`, { retryable: false, cause: e });
     }
+    let bytes = 0;
+    for (const p of packets) bytes += p.bytes.length;
+    const enc: StdioEncoded = { events: events.length, bytes, packets, writing: 0, released: false };
+    return enc;
+  }
+
+  /** Writes an encoded batch (again, after a rejection: same bytes, same chunk ids); resolves when all its packets are acked. */
+  deliver(batch: EncodedBatch): Promise<void> {
+    const enc = batch as StdioEncoded;
+    if (this.gone) return Promise.reject(this.gone);
+    if (this.closed) return Promise.reject(new BridgeError('SINK_CLOSED', 'the stdio sink is closed; batch not sent', { retryable: true }));
+    if (enc.released) return Promise.reject(new BridgeError('INTERNAL', 'a released batch was sent again', { retryable: false }));
+    if (enc.packets.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ packets, unacked: packets.length, written: false, settled: false, resolve, reject });
+      this.queue.push({ enc, unacked: enc.packets.length, written: false, settled: false, resolve, reject });
       this.pump();
     });
+  }
+
+  /** The batch will not be sent again: its pooled buffers go back once the pipe is done with them. */
+  release(batch: EncodedBatch): void {
+    const enc = batch as StdioEncoded;
+    enc.released = true;
+    this.freeIfDone(enc);
+  }
+
+  /** encode + deliver + release, for callers that don't re-send (tests, tools). */
+  async send(events: OutEvent[]): Promise<void> {
+    if (this.gone) throw this.gone;
+    if (this.closed) throw new BridgeError('SINK_CLOSED', 'the stdio sink is closed; batch not sent', { retryable: true });
+    if (events.length === 0) return;
+    const enc = this.encode(events);
+    try {
+      await this.deliver(enc);
+    } finally {
+      this.release(enc);
+    }
   }
 
   async close(): Promise<void> {
@@ -117,16 +158,28 @@ export class StdioSink implements Sink {
 
   private pump(): void {
     while (!this.gone && !this.closed && this.queue.length > 0 && this.active < this.maxInFlight) {
-      const b = this.queue.shift()!;
-      b.written = true;
+      const a = this.queue.shift()!;
+      a.written = true;
       this.active++;
-      for (const p of b.packets) {
+      for (const p of a.enc.packets) {
         // Register before writing: the ack can come back before write() returns.
-        this.inFlight.set(p.chunk, b);
-        this.out.write(p.bytes, () => this.builder.release(p));
+        this.inFlight.set(p.chunk, a);
+        a.enc.writing++;
+        this.out.write(p.bytes, () => this.written(a.enc));
       }
-      this.arm(b);
+      this.arm(a);
     }
+  }
+
+  private written(enc: StdioEncoded): void {
+    enc.writing--;
+    this.freeIfDone(enc);
+  }
+
+  private freeIfDone(enc: StdioEncoded): void {
+    if (!enc.released || enc.writing > 0 || enc.packets.length === 0) return;
+    for (const p of enc.packets) this.builder.release(p);
+    enc.packets = [];
   }
 
   private feed(chunk: Buffer): void {
@@ -155,25 +208,25 @@ export class StdioSink implements Sink {
     else this.arm(b);
   }
 
-  private arm(b: Batch): void {
+  private arm(b: Attempt): void {
     clearTimeout(b.timer);
     b.timer = setTimeout(() => {
       this.settle(b, new BridgeError('SINK_ACK_TIMEOUT', `the Fluentd plugin did not acknowledge within ${this.ackTimeoutMs} ms (a full buffer refuses events); the batch will be sent again`, { retryable: true }));
     }, this.ackTimeoutMs);
   }
 
-  private settle(b: Batch, err?: BridgeError): void {
+  /** The only place an attempt settles: once, dropping its pending chunk ids so late acks match nothing. */
+  private settle(b: Attempt, err?: BridgeError): void {
     if (b.settled) return;
     b.settled = true;
     clearTimeout(b.timer);
     if (b.written) {
       this.active--;
-      if (b.unacked > 0) for (const p of b.packets) this.inFlight.delete(p.chunk);
+      if (b.unacked > 0) for (const p of b.enc.packets) if (this.inFlight.get(p.chunk) === b) this.inFlight.delete(p.chunk);
     } else {
       const i = this.queue.indexOf(b);
       if (i >= 0) this.queue.splice(i, 1);
     }
-    b.packets = [];
     if (err) b.reject(err);
     else b.resolve();
     this.pump();
