@@ -198,6 +198,22 @@ ${pluginSource({ configPath: rig.configFile, label: '@PLUG' })}
         }
       });
 
+      it('fluent.conf.plugin.example passes --dry-run (the bridge checking its inline config too)', () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-ex-'));
+        try {
+          const example = fs.readFileSync(path.resolve(PLUGIN_DIR, '..', 'fluent.conf.plugin.example'), 'utf8');
+          const conf = path.join(dir, 'fluent.conf');
+          // Only what this machine lacks: the bridge on PATH and /var/lib.
+          fs.writeFileSync(conf, example.replace('  # command /usr/bin/o365-fluent-bridge', `  command ${process.execPath} ${CLI}\n  #`).replace('/var/lib/fluentd/o365', `${dir}/state`));
+          const r = spawnSync(path.join(RECEIVERS, 'bin', 'fluentd'), ['--dry-run', '-c', conf, '-p', path.join(PLUGIN_DIR, 'lib/fluent/plugin')], { env: { ...process.env, FLUENTD_VERSION: version, CONTOSO_CLIENT_SECRET: 'example-secret-value' }, encoding: 'utf8' });
+          assert.equal(r.status, 0, (r.stdout + r.stderr).slice(-3000));
+          assert.match(r.stdout, /finished dry run mode/);
+          assert.doesNotMatch(r.stdout + r.stderr, /example-secret-value/);
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      });
+
       it('multi-worker: refused outside <worker N>, accepted in <worker 0>', () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'o365-mw-'));
         try {

@@ -219,7 +219,7 @@ module Fluent
           status = run_child
           break if @stopping
           if status&.success?
-            log.info 'o365-fluent-bridge finished (poll.once); not restarted'
+            log.info 'o365-fluent-bridge finished cleanly (poll.once, or stopped from outside); not restarted'
             break
           end
           backoff = @restart_backoff_min if Fluent::Clock.now - started >= HEALTHY_RUN_SECONDS
@@ -241,7 +241,9 @@ module Fluent
         out_r, out_w = IO.pipe
         err_r, err_w = IO.pipe
         begin
-          pid = Process.spawn(@child_env, *@argv, in: in_r, out: out_w, err: err_w, close_others: true)
+          # Its own process group: a Ctrl-C on Fluentd's terminal reaches Fluentd, whose shutdown stops the
+          # child in order; the child's lifecycle is the source's alone.
+          pid = Process.spawn(@child_env, *@argv, in: in_r, out: out_w, err: err_w, close_others: true, pgroup: true)
         rescue SystemCallError => e
           log.error "cannot start o365-fluent-bridge: #{@argv_base.first} (#{e.class.name.split('::').last}); install it or set command"
           [in_r, in_w, out_r, out_w, err_r, err_w].each(&:close)
