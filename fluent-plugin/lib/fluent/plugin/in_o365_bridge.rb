@@ -196,6 +196,9 @@ module Fluent
       def write_inline_config
         @tmpdir = Dir.mktmpdir('o365-bridge-')
         File.chmod(0o700, @tmpdir)
+        # Fluentd's supervisor configures plugins too but never shuts them down: clean up on exit as well.
+        dir = @tmpdir
+        at_exit { FileUtils.rm_rf(dir) }
         @config_file = File.join(@tmpdir, 'bridge.json')
         File.open(@config_file, File::WRONLY | File::CREAT | File::TRUNC, 0o600) { |f| f.write(JSON.pretty_generate(@bridge_config)) }
       end
