@@ -5,6 +5,7 @@
 #   send   two packets (tags from FAKE_TAGS), then wait for acks and stdin's end
 #   exit   log an error and exit 3 at once (for the restart backoff)
 #   term   wait; on SIGTERM record it and exit 0
+#   stubborn  ignore SIGTERM (record it), so only SIGKILL ends it
 require 'json'
 require 'msgpack'
 require 'time'
@@ -36,6 +37,11 @@ when 'exit'
   log.call('error', 'tenant pass failed', code: 'AUTH_FAILED')
   write_report.call
   exit 3
+when 'stubborn'
+  # Ignores SIGTERM (a bridge stuck waiting): only the plugin's SIGKILL after stop_timeout ends it.
+  Signal.trap('TERM') { seen['term'] = true; write_report.call }
+  log.call('info', 'started')
+  sleep
 when 'term'
   Signal.trap('TERM') { seen['term'] = true; write_report.call; exit 0 }
   log.call('info', 'started')

@@ -210,6 +210,17 @@ class O365BridgeInputTest < Test::Unit::TestCase
       end
     end
 
+    test 'a child that ignores SIGTERM is killed after stop_timeout (the source never hangs)' do
+      with_env('FAKE_MODE' => 'stubborn', 'FAKE_REPORT' => @report) do
+        d = create_driver(inline_conf + "\nstop_timeout 0.5")
+        pid = nil
+        d.run(timeout: 20) { sleep 0.05 until (pid = d.instance.child_pid) && d.logs.join.include?('o365-fluent-bridge: started') }
+        assert_true report['term'], 'SIGTERM first'
+        assert_match(/did not stop within 0.5s; killing it/, d.logs.join)
+        assert_raise(Errno::ESRCH) { Process.kill(0, pid) }
+      end
+    end
+
     test 'stopping the source sends SIGTERM to the child and waits for it' do
       with_env('FAKE_MODE' => 'term', 'FAKE_REPORT' => @report) do
         d = create_driver(inline_conf)
