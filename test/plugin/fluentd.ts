@@ -3,7 +3,7 @@
  * writes a fluent.conf, starts `fluentd --no-supervisor` (one process, so kill -9 of its pid is a real
  * crash), and reads what its file outputs wrote (JSON lines with the tag and the EventTime injected).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CLI, PLUGIN_DIR, RECEIVERS } from './rig';
@@ -13,6 +13,7 @@ export const FLUENTD_VERSIONS = ['1.16.11', '1.18.0'];
 
 export function receiversPresent(): string | null {
   if (!fs.existsSync(FLUENTD)) return `../shared/receivers is absent (${RECEIVERS}): no real Fluentd to test the plugin against`;
+  if (spawnSync('ruby', ['-v']).status !== 0) return 'ruby is not installed (run ../shared/receivers/setup): no real Fluentd to test the plugin against';
   return null;
 }
 
