@@ -1,5 +1,5 @@
 /**
- * Scenario 5: the two ways into Fluentd, side by side on the same backlog. The forward path is the
+ * Scenario 7: the two ways into Fluentd, side by side on the same backlog. The forward path is the
  * bridge as its own process delivering to in_forward. The plugin path is the o365_bridge input running
  * the bridge as its child over stdio. Both feed the same Fluentd (the real one from ../shared/receivers,
  * 1.16.11) with the same output (`null`, so the figures measure the path, not an output). Records/s,
@@ -37,7 +37,7 @@ async function until(pred: () => boolean, timeoutMs: number, what: string, fd?: 
 
 export const plugin: Scenario = {
   name: 'plugin',
-  title: '5. Into Fluentd: the plugin (stdio) against forward',
+  title: '7. Into Fluentd: the plugin (stdio) against forward',
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const why = receiversPresent();
     if (why) {
@@ -109,12 +109,12 @@ export const plugin: Scenario = {
         name: 'plugin',
         ran: `${fmtInt(total)}-record backlog over ${hours} h, 5 content types, one Fluentd 1.16.11 with a null output; emulator served ${fmtInt(c.emulator.served.records)} records`,
         rows: [
-          { scenario: '5 forward', metric: 'records/s', value: fmtInt(fwRate) },
-          { scenario: '5 forward', metric: 'bridge CPU s / 100k', value: per100k(fw.cpuSeconds, fw.acked) },
-          { scenario: '5 forward', metric: 'Fluentd CPU s / 100k', value: per100k(fwFluentd, fw.acked) },
-          { scenario: '5 plugin', metric: 'records/s', value: fmtInt(plRate), against: 'forward', ratio: fmt(plRate / fwRate) },
-          { scenario: '5 plugin', metric: 'bridge CPU s / 100k', value: per100k(plBridge, events), against: 'forward', ratio: fmt(plBridge / events / (fw.cpuSeconds / fw.acked)) },
-          { scenario: '5 plugin', metric: 'Fluentd CPU s / 100k', value: per100k(plFluentd, events), against: 'forward', ratio: fmt(plFluentd / events / (fwFluentd / fw.acked)) },
+          { scenario: '7 forward', metric: 'records/s', value: fmtInt(fwRate) },
+          { scenario: '7 forward', metric: 'bridge CPU s / 100k', value: per100k(fw.cpuSeconds, fw.acked) },
+          { scenario: '7 forward', metric: 'Fluentd CPU s / 100k', value: per100k(fwFluentd, fw.acked) },
+          { scenario: '7 plugin', metric: 'records/s', value: fmtInt(plRate), against: 'forward', ratio: fmt(plRate / fwRate) },
+          { scenario: '7 plugin', metric: 'bridge CPU s / 100k', value: per100k(plBridge, events), against: 'forward', ratio: fmt(plBridge / events / (fw.cpuSeconds / fw.acked)) },
+          { scenario: '7 plugin', metric: 'Fluentd CPU s / 100k', value: per100k(plFluentd, events), against: 'forward', ratio: fmt(plFluentd / events / (fwFluentd / fw.acked)) },
         ],
         notes: events !== fw.acked ? [`the two paths delivered different counts (forward ${fw.acked}, plugin ${events})`] : [],
       };
