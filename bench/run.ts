@@ -19,6 +19,7 @@ import { manyTenants } from './scenarios/tenants';
 import { memory } from './scenarios/memory';
 import { throughput } from './scenarios/throughput';
 import { receivers } from './scenarios/receivers';
+import { plugin } from './scenarios/plugin';
 
 const validation: Scenario = {
   name: 'validation',
@@ -36,7 +37,7 @@ const validation: Scenario = {
   },
 };
 
-export const SCENARIOS: Scenario[] = [validation, throughput, memory, apiBound, manyTenants, receivers];
+export const SCENARIOS: Scenario[] = [validation, throughput, memory, apiBound, manyTenants, receivers, plugin];
 const ALIASES: Record<string, string> = { e2e: 'throughput', floor: 'throughput', 'api-bound': 'api', api: 'api', tenants: 'tenants' };
 
 interface Args {

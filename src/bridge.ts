@@ -104,7 +104,7 @@ export class Bridge {
     this.validator = createValidator({ mode: cfg.validation.mode });
     this.router = createRouter({ tagPrefix: cfg.tagPrefix, format: cfg.format, now: () => this.clock.now() });
     const mod = sinkModule(cfg.sink.type);
-    this.sink = o.sink ?? mod.create(cfg.sink, { logger: this.logger.child({ component: 'sink' }) });
+    this.sink = o.sink ?? mod.create(cfg.sink, { logger: this.logger.child({ component: 'sink' }), stop: () => this.abort() });
     this.largestEvent = Math.max(1024, Math.min(16 * 1024 * 1024, mod.largestEvent(cfg.sink)));
     const tags = new TagTable(cfg.tagPrefix);
     this.delivery = new Delivery(this.sink, {

@@ -19,13 +19,20 @@ const defaultIo: CheckConfigIo = {
 export async function main(argv: string[], io: CheckConfigIo = defaultIo): Promise<number> {
   // `--probe`: the checks against the real services, which `doctor` does.
   if (argv.includes('--probe')) return (await import('./doctor')).main(argv.filter((a) => a !== '--probe'));
-  const args = argv.filter((a) => a !== '--config' && a !== '-c');
+  // --sink / --tag-prefix as `run` takes them, so a parent checks exactly what it will run.
+  const over: Record<string, string> = {};
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if ((a === '--sink' || a === '--tag-prefix') && i + 1 < argv.length) over[a] = argv[++i];
+    else if (a !== '--config' && a !== '-c') args.push(a);
+  }
   if (args.length !== 1 || args[0].startsWith('-')) {
-    io.err('usage: o365-fluent-bridge check-config FILE [--probe]');
+    io.err('usage: o365-fluent-bridge check-config FILE [--probe] [--sink TYPE] [--tag-prefix P]');
     return 2;
   }
   try {
-    const cfg = await loadConfig(args[0], io.env);
+    const cfg = await loadConfig(args[0], io.env, { sinkType: over['--sink'], tagPrefix: over['--tag-prefix'] });
     io.out(summarizeConfig(cfg));
     return 0;
   } catch (e) {

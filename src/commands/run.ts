@@ -18,15 +18,16 @@ import { EXIT, formatVerdict, passVerdict, readinessWithTenants, type Verdict } 
 import { toHealthFile, writeHealthFile } from './health-file';
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['config', 'log-level']);
+  const args = parseArgs(argv, ['config', 'log-level', 'sink', 'tag-prefix']);
   const file = flagString(args, 'config') ?? args.positionals[0];
   if (!file) {
-    process.stderr.write('usage: o365-fluent-bridge run --config FILE [--once] [--log-level debug|info|warn|error]\n');
+    process.stderr.write('usage: o365-fluent-bridge run --config FILE [--once] [--log-level debug|info|warn|error] [--sink TYPE] [--tag-prefix P]\n');
     return 2;
   }
   let cfg: Config;
   try {
-    cfg = await loadConfig(file);
+    // --sink / --tag-prefix: set by a parent running the bridge on the user's file (the Fluentd plugin).
+    cfg = await loadConfig(file, process.env, { sinkType: flagString(args, 'sink'), tagPrefix: flagString(args, 'tag-prefix') });
   } catch (err) {
     return reportConfigError(err);
   }

@@ -12,6 +12,8 @@ import { parseDocument } from 'yaml';
 import { BridgeError } from '../errors';
 import { registerSecret } from '../obs/log';
 import schema from './schema.json';
+import { sinkModule } from '../sinks';
+import { STDIO_CONFIG_KEYS } from '../sinks/stdio';
 import { renderAjvErrors, describeValue } from './problems';
 import type { Config, RawConfig, SecretRef, TenantConfig, CertificateCredential } from './types';
 
@@ -109,8 +111,31 @@ export function validateConfigObject(obj: unknown, sourceName: string): RawConfi
   return raw;
 }
 
+/**
+ * Set by a parent that runs the bridge on the user's own file (the Fluentd plugin: `--sink stdio
+ * --tag-prefix P`). Applied to the parsed file before validation, so they are checked as the file is,
+ * and a replaced sink section's keys (e.g. a forward sharedKey from an unset variable) are not read.
+ */
+export interface ConfigOverrides {
+  sinkType?: string;
+  tagPrefix?: string;
+}
+
+export function applyConfigOverrides(parsed: unknown, o: ConfigOverrides): unknown {
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return parsed;
+  const out = { ...(parsed as Record<string, unknown>) };
+  if (o.sinkType !== undefined) {
+    const old = out.sink && typeof out.sink === 'object' ? (out.sink as Record<string, unknown>) : {};
+    // stdio keeps only the keys that apply to it; another type keeps the section as written.
+    const keep: readonly string[] = o.sinkType === 'stdio' ? STDIO_CONFIG_KEYS : Object.keys(old);
+    out.sink = { ...Object.fromEntries(Object.entries(old).filter(([k]) => keep.includes(k) && k !== 'type')), type: o.sinkType };
+  }
+  if (o.tagPrefix !== undefined) out.tagPrefix = o.tagPrefix;
+  return out;
+}
+
 /** Reads, validates and resolves a config file. `env` is where `{ env: NAME }` secrets are looked up. */
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Promise<Config> {
   const sourceName = file;
   let text: string;
   try {
@@ -119,7 +144,7 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError('CONFIG_UNREADABLE', sourceName, [`${sourceName}: cannot read the config file (${code}); check the path and its permissions`]);
   }
-  const parsed = parseConfigText(text, sourceName);
+  const parsed = applyConfigOverrides(parseConfigText(text, sourceName), overrides);
   const raw = validateConfigObject(parsed, sourceName);
   return resolveConfig(raw, path.resolve(file), env, sourceName);
 }
@@ -330,9 +355,6 @@ export function resolveConfig(raw: RawConfig, sourceFile: string, env: NodeJS.Pr
 /** One line describing a loaded config, without secrets (for check-config and the startup log). */
 export function summarizeConfig(cfg: Config): string {
   const n = cfg.tenants.length;
-  const sink =
-    cfg.sink.type === 'forward'
-      ? `sink forward ${cfg.sink.host}:${cfg.sink.port}${cfg.sink.tls.enabled ? ' (tls)' : ''}${cfg.sink.sharedKey ? ' (shared key)' : ''}`
-      : 'sink stdout (no acknowledgements)';
+  const sink = sinkModule(cfg.sink.type).describe(cfg.sink);
   return `ok: ${n} tenant${n === 1 ? '' : 's'} (${cfg.tenants.map((t) => t.name).join(', ')}), ${sink}, state ${cfg.stateDir}`;
 }

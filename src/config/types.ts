@@ -71,7 +71,7 @@ export interface SinkTlsConfig {
 }
 
 export interface SinkConfig {
-  type: 'forward' | 'stdout';
+  type: 'forward' | 'stdout' | 'stdio';
   host: string;
   port: number;
   tls: SinkTlsConfig;

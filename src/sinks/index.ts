@@ -5,12 +5,16 @@
  */
 import type { SinkConfig as ConfigSinkSection } from '../config/types';
 import type { Sink } from '../contracts';
+import type { BridgeError } from '../errors';
 import type { Logger } from '../obs/log';
 import { forwardSink } from './forward';
 import { stdoutSink } from './stdout';
+import { stdioSink } from './stdio';
 
 export interface SinkContext {
   logger: Logger;
+  /** Asks the bridge to stop now (a sink whose peer is gone for good: the stdio sink's parent). */
+  stop?: (reason: BridgeError) => void;
 }
 
 export interface SinkModule {
@@ -29,6 +33,7 @@ export interface SinkModule {
 export const SINKS: Readonly<Record<string, SinkModule>> = {
   [forwardSink.type]: forwardSink,
   [stdoutSink.type]: stdoutSink,
+  [stdioSink.type]: stdioSink,
 };
 
 export function sinkModule(type: string): SinkModule {
@@ -43,3 +48,4 @@ export function createSink(cfg: ConfigSinkSection, ctx: SinkContext): Sink {
 
 export { createForwardSink, ForwardSink, DEFAULT_MAX_BATCH_BYTES, type ForwardSinkOptions } from './forward/forward';
 export { createStdoutSink, formatEventLine, type StdoutSinkOptions } from './stdout/stdout';
+export { createStdioSink, StdioSink, type StdioSinkOptions } from './stdio';

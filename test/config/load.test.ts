@@ -344,7 +344,7 @@ describe('config: valid files', () => {
           'config.yaml: poll.intervall: unknown key (did you mean "intervalSeconds"?)',
           'config.yaml: poll.once: expected true or false; found "no"',
           'config.yaml: sink.port: expected at most 65535; found 70000',
-          'config.yaml: sink.type: expected one of forward, stdout; found "kafka"',
+          'config.yaml: sink.type: expected one of forward, stdout, stdio; found "kafka"',
           'config.yaml: tenants[1]: expected exactly one of clientSecret or certificate; found none',
           'config.yaml: tenants[1].cloud: expected one of commercial, gcc, gccHigh, dod, custom; found "azure"',
           'config.yaml: tenants[1].id: expected a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); found "x"',

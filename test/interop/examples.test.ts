@@ -1,5 +1,5 @@
 /**
- * Every shipped Fluentd / Fluent Bit config is accepted by the real programs: fluent.conf.example
+ * Every shipped Fluentd / Fluent Bit config is accepted by the real programs: fluent.conf.forward.example
  * (and any other `fluent*.example`) with both Fluentd versions and the real Elasticsearch and Splunk
  * HEC plugins, again with its commented <security>, <user> and <transport tls> blocks switched on
  * (test certificates), and every config snippet of README.md and docs/.
@@ -51,9 +51,9 @@ describe('interop: the shipped examples start in the real receivers', function (
   this.timeout(120_000);
 
   describe('the extractor (no receivers needed)', () => {
-    it('finds fluent.conf.example and picks up any fluent*.example in the root and fluent-plugin/', () => {
+    it('finds fluent.conf.forward.example and picks up any fluent*.example in the root and fluent-plugin/', () => {
       const names = exampleFiles().map((f) => path.basename(f));
-      assert.ok(names.includes('fluent.conf.example'), names.join(', '));
+      assert.ok(names.includes('fluent.conf.forward.example'), names.join(', '));
       for (const f of exampleFiles()) assert.match(path.basename(f), /^fluent.*\.example$/);
     });
 
@@ -90,7 +90,7 @@ describe('interop: the shipped examples start in the real receivers', function (
 
     it('finds at least the example and the Fluentd snippet of docs/operations.md', function () {
       const where = examples.map((e) => e.where);
-      assert.ok(where.includes('fluent.conf.example'), where.join(', '));
+      assert.ok(where.includes('fluent.conf.forward.example'), where.join(', '));
       assert.ok(where.some((w) => w.startsWith('docs/operations.md:')), where.join(', '));
     });
 
@@ -125,13 +125,13 @@ describe('interop: the shipped examples start in the real receivers', function (
     }
 
     for (const v of FLUENTD_VERSIONS) {
-      it(`fluent.conf.example with <security>, <user> and <transport tls> switched on: accepted by Fluentd ${v}`, () => {
+      it(`fluent.conf.forward.example with <security>, <user> and <transport tls> switched on: accepted by Fluentd ${v}`, () => {
         const cert = makeTestCert('fluentd.example.test');
         fs.writeFileSync(path.join(dir, 'server.crt'), cert.cert);
         // Encrypted at rest, as the example recommends.
         const key = createPrivateKey(cert.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: EXAMPLE_ENV.FLUENT_TLS_KEY_PASSPHRASE });
         fs.writeFileSync(path.join(dir, 'server.key'), key);
-        let text = fs.readFileSync(path.join(packageRoot, 'fluent.conf.example'), 'utf8');
+        let text = fs.readFileSync(path.join(packageRoot, 'fluent.conf.forward.example'), 'utf8');
         text = enableBlock(text, 'security');
         text = enableLine(text, 'user_auth true');
         text = enableBlock(text, 'user');

@@ -1,5 +1,5 @@
 /**
- * fluent.conf.example itself, running in real Fluentd (its Elasticsearch and Splunk HEC outputs swapped
+ * fluent.conf.forward.example itself, running in real Fluentd (its Elasticsearch and Splunk HEC outputs swapped
  * for files, as there is neither here; its paths moved to a temp dir): quarantined records land in the
  * quarantine files, one per tag and UTC hour; the Defender types reach both "Elasticsearch" and
  * "Splunk"; everything else reaches "Splunk" only.
@@ -17,7 +17,7 @@ const DEFENDER_TYPES = [28, 41, 47, 64];
 /** The example, runnable here: same routing, same quarantine block, outputs we can read. */
 export function runnableExample(): string {
   return fs
-    .readFileSync(path.join(packageRoot, 'fluent.conf.example'), 'utf8')
+    .readFileSync(path.join(packageRoot, 'fluent.conf.forward.example'), 'utf8')
     .replace(/^(\s*)port 24224$/m, '$1port {{PORT}}')
     .replace(/^(\s*)bind 0\.0\.0\.0$/m, '$1bind 127.0.0.1')
     .replace(/\/var\/log\/fluent/g, '{{DIR}}')
@@ -40,7 +40,7 @@ function lines(dir: string): Array<{ file: string; record: Record<string, any> }
   return out;
 }
 
-describe('interop: fluent.conf.example routes the bridge’s events', function () {
+describe('interop: fluent.conf.forward.example routes the bridge’s events', function () {
   this.timeout(180_000);
   before(function () {
     requireReceivers(this);

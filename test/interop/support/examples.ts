@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { packageRoot } from '../../../src/paths';
 
 export interface Example {
-  /** Where it comes from: `fluent.conf.example`, `README.md:183`. */
+  /** Where it comes from: `fluent.conf.forward.example`, `README.md:183`. */
   where: string;
   kind: 'fluentd' | 'fluent-bit';
   /** Classic (.conf) or YAML (Fluent Bit only). */
