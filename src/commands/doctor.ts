@@ -223,6 +223,7 @@ export function probeEvent(cfg: Pick<Config, 'tagPrefix'>, nowMs: number): OutEv
 }
 
 const TLS_CAUSE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ALTNAME|UNABLE_TO_GET_ISSUER|SSL|TLS/;
+const CERT_CAUSE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ALTNAME|UNABLE_TO_GET_ISSUER/;
 
 /** The sink's checks: TCP, then TLS and handshake and the acknowledged event, told apart by the error. */
 export async function checkSink(cfg: Config, deps: Pick<DoctorDeps, 'sink' | 'logger' | 'now'> = {}): Promise<Check[]> {
@@ -258,7 +259,9 @@ export async function checkSink(cfg: Config, deps: Pick<DoctorDeps, 'sink' | 'lo
     const detail = e?.message ?? String(err);
     const cause = String(e?.details.cause ?? '');
     if (code === 'SINK_AUTH' && sc.tls.enabled && TLS_CAUSE.test(cause)) {
-      checks.push({ ok: false, what: tlsWhat, code, detail, hint: 'the receiver\'s certificate must be signed by sink.tls.caFile (or a system CA) and name sink.tls.servername (or sink.host)' });
+      // A certificate problem gets the CA hint; a protocol one (TLS on one side only) is named by the message.
+      const certHint = CERT_CAUSE.test(cause) ? "the receiver's certificate must be signed by sink.tls.caFile (or a system CA) and name sink.tls.servername (or sink.host)" : undefined;
+      checks.push({ ok: false, what: tlsWhat, code, detail, hint: certHint });
     } else if (code === 'SINK_AUTH') {
       if (sc.tls.enabled) checks.push({ ok: true, what: tlsWhat });
       checks.push({ ok: false, what: hsWhat, code, detail, hint: sc.tls.enabled ? undefined : 'if the receiver has <transport tls>, set sink.tls.enabled: true' });

@@ -204,7 +204,7 @@ describe('doctor (real CLI, emulator, test receiver)', function () {
     assert.equal(code, 4, out);
     assert.match(out, /^✔ sink: TCP connection/m);
     assert.match(out, /^✖ sink: shared-key handshake: SINK_AUTH: /m);
-    assert.match(out, /^ {4}fix: same shared_key \(and user\/password\) on both sides$/m);
+    assert.match(out, /^ {4}fix: the message names the setting: same shared_key \(and user\/password\) on both sides; /m);
     assert.equal(s.rx.acked, 0);
     assert.deepEqual(s.secretLeaks(), []);
   });
@@ -244,18 +244,21 @@ describe('doctor (real CLI, emulator, test receiver)', function () {
       s.writeConfig({ sink: { port: rx.port, tls: { enabled: true, caFile: 'rx-ca.pem', servername: 'receiver.test' } } });
       const { code, out } = await doctor(s);
       assert.equal(code, 4, out);
-      assert.match(out, /^✖ sink: TLS: SINK_AUTH: TLS verification of the forward receiver failed/m);
+      assert.match(out, /^✖ sink: TLS: SINK_AUTH: .*(certificate|CA)/m);
+      assert.match(out, /also: the receiver's certificate must be signed by sink\.tls\.caFile/);
       assert.ok(!line(out, /sink: test event acknowledged/));
     });
 
-    it('TLS on the bridge, plain receiver: ✖ forward protocol with the TLS hint', async () => {
+    it('TLS on the bridge, plain receiver: ✖ naming sink.tls.enabled, without the CA hint', async () => {
       const s = await start('doctor-tls-client-only');
       fs.writeFileSync(path.join(s.dir, 'rx-ca.pem'), makeTestCert().caPem);
       s.writeConfig({ sink: { tls: { enabled: true, caFile: 'rx-ca.pem' }, ackTimeoutSeconds: 2 } });
       const { code, out } = await doctor(s);
       assert.equal(code, 4, out);
-      assert.match(out, /^✖ sink: forward protocol on 127\.0\.0\.1:\d+: SINK_UNREACHABLE: .*ERR_SSL_WRONG_VERSION_NUMBER/m);
-      assert.match(out, /also: the port answers, but not as a TLS forward input/);
+      // The sink's message names the setting (TLS on one side only); no CA hint for a protocol mismatch.
+      assert.match(out, /^✖ sink: (TLS|forward protocol on 127\.0\.0\.1:\d+): SINK_(AUTH|UNREACHABLE): .*ERR_SSL_WRONG_VERSION_NUMBER/m);
+      assert.match(out, /sink\.tls\.enabled/);
+      assert.ok(!out.includes('must be signed by sink.tls.caFile'), out);
       assert.equal(s.rx.acked, 0);
     });
 
