@@ -9,7 +9,12 @@ import { createLogger } from '../src/obs/log';
 import { createMetrics, type Metrics } from '../src/obs/metrics';
 import { Bridge } from '../src/bridge';
 import { makeConfig, tempDir } from '../test/support/bridge-config';
-import { cpuSeconds, peakRssMiB, profiled, rssMiB, serve } from './proc';
+import { createSink } from '../src/sinks';
+import { CheckpointStore } from '../src/state/checkpoint';
+import { META_KEY } from '../src/shape/event';
+import type { OutEvent, Sink } from '../src/contracts';
+import type { Config } from '../src/config/types';
+import { cpuSeconds, gcCounter, peakRssMiB, profiled, rssMiB, serve, type GcCounts } from './proc';
 import type { ServicesInfo } from './services';
 
 export interface BridgeRunArgs {
@@ -23,6 +28,18 @@ export interface BridgeRunArgs {
   sampleMs?: number;
   /** Write a CPU profile of the pass here. */
   profileFile?: string;
+  /**
+   * Steady state: run as a service (`poll.once` false, the config's interval between passes) until
+   * this many passes finished, then stop as a SIGTERM would. Without it the child makes one pass.
+   */
+  passes?: number;
+  /** Note when each blob's last event was acknowledged (for the latency scenario). */
+  ackTimes?: boolean;
+  /**
+   * Start as a bridge that has been running: every (tenant, content type) has a checkpoint at now, so
+   * the first pass has no backlog (with trailingWindowMinutes 0, nothing before now is listed).
+   */
+  seedCursor?: boolean;
 }
 
 export interface BridgeRunResult {
@@ -46,6 +63,54 @@ export interface BridgeRunResult {
   apiRequests: number;
   throttled: number;
   retries: number;
+  /** GCs during the pass. */
+  gc: GcCounts;
+  /** [contentId, ms since epoch of the ack of its last event], with `ackTimes`. */
+  blobAcks?: Array<[string, number]>;
+  /** Start and end (ms since epoch) of each pass, with `passes`. */
+  passTimes?: Array<[number, number]>;
+}
+
+async function seedCheckpoints(cfg: Config, cursor: string): Promise<void> {
+  const store = new CheckpointStore(cfg.stateDir);
+  await store.init();
+  try {
+    for (const t of cfg.tenants) {
+      for (const contentType of t.contentTypes) {
+        await store.save({ version: 1, tenantId: t.id, contentType, cursor, doneAtCursor: [], recent: [], lost: [], updatedAt: cursor });
+      }
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * The forward sink the bridge would build from `cfg`, wrapped to note per blob (content id, from the
+ * metadata the router adds) when the receiver acknowledged its last event.
+ */
+function ackTimingSink(cfg: Config, acks: Map<string, number>): Sink {
+  if (cfg.sink.type !== 'forward') throw new Error('ackTimes needs the forward sink');
+  const inner = createSink({
+    type: 'forward',
+    host: cfg.sink.host,
+    port: cfg.sink.port,
+    ackTimeoutMs: cfg.sink.ackTimeoutSeconds * 1000,
+    maxBatchBytes: cfg.sink.maxBatchBytes,
+    maxInFlight: cfg.sink.maxInFlightBatches,
+  });
+  return {
+    acknowledged: inner.acknowledged,
+    close: () => inner.close(),
+    async send(events: OutEvent[]): Promise<void> {
+      await inner.send(events);
+      const t = Date.now();
+      for (const ev of events) {
+        const id = (ev.record[META_KEY] as { content_id?: unknown } | undefined)?.content_id;
+        if (typeof id === 'string') acks.set(id, t);
+      }
+    },
+  };
 }
 
 serve({
@@ -85,7 +150,9 @@ serve({
         windowDone: (tenant: string) => void tenantDone.set(tenant, (Date.now() - t0) / 1000),
         records: () => undefined,
       };
-      const bridge = new Bridge(cfg, { logger: createLogger({ level: 'error' }), metrics, progress });
+      if (a.seedCursor) await seedCheckpoints(cfg, new Date().toISOString());
+      const acks = new Map<string, number>();
+      const bridge = new Bridge(cfg, { logger: createLogger({ level: 'error' }), metrics, progress, sink: a.ackTimes ? ackTimingSink(cfg, acks) : undefined });
       await bridge.init();
 
       const marks = [...(a.marks ?? [])].sort((x, y) => x - y);
@@ -109,15 +176,30 @@ serve({
         }
       };
       const timer = setInterval(sample, a.sampleMs ?? 100);
+      const passTimes: Array<[number, number]> = [];
+      const gc = gcCounter();
       const cpu0 = process.cpuUsage();
       const start = process.hrtime.bigint();
-      let summary;
+      let summary: Awaited<ReturnType<Bridge['runOnce']>>;
       try {
-        summary = await profiled(a.profileFile, () => bridge.runOnce());
+        summary = await profiled(a.profileFile, async () => {
+          if (a.passes === undefined) return bridge.runOnce();
+          // What `run` does until a stop signal, collecting every pass's results.
+          const all: typeof summary = { startedAt: new Date().toISOString(), finishedAt: '', results: [], tenantErrors: [] };
+          await bridge.run((s) => {
+            all.results.push(...s.results);
+            all.tenantErrors.push(...s.tenantErrors);
+            passTimes.push([Date.parse(s.startedAt), Date.parse(s.finishedAt)]);
+            if (passTimes.length >= a.passes!) bridge.stop();
+          });
+          all.finishedAt = new Date().toISOString();
+          return all;
+        });
       } finally {
         clearInterval(timer);
         await bridge.close();
       }
+      const gcCounts = gc.stop();
       const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
       const cpu = cpuSeconds(cpu0);
       sample();
@@ -142,6 +224,9 @@ serve({
         apiRequests,
         throttled,
         retries,
+        gc: gcCounts,
+        blobAcks: a.ackTimes ? [...acks] : undefined,
+        passTimes: a.passes !== undefined ? passTimes : undefined,
       };
     } finally {
       env.cleanup();

@@ -19,6 +19,9 @@ import { manyTenants } from './scenarios/tenants';
 import { memory } from './scenarios/memory';
 import { throughput } from './scenarios/throughput';
 import { receivers } from './scenarios/receivers';
+import { largeBlobs } from './scenarios/large-blobs';
+import { steady } from './scenarios/steady';
+import { encoders } from './scenarios/encoders';
 
 const validation: Scenario = {
   name: 'validation',
@@ -36,8 +39,8 @@ const validation: Scenario = {
   },
 };
 
-export const SCENARIOS: Scenario[] = [validation, throughput, memory, apiBound, manyTenants, receivers];
-const ALIASES: Record<string, string> = { e2e: 'throughput', floor: 'throughput', 'api-bound': 'api', api: 'api', tenants: 'tenants' };
+export const SCENARIOS: Scenario[] = [validation, encoders, throughput, memory, apiBound, manyTenants, largeBlobs, steady, receivers];
+const ALIASES: Record<string, string> = { e2e: 'throughput', floor: 'throughput', 'api-bound': 'api', api: 'api', tenants: 'tenants', latency: 'steady', blobs: 'large-blobs', encoder: 'encoders' };
 
 interface Args {
   tier: Tier;
