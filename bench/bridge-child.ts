@@ -56,6 +56,8 @@ export interface BridgeRunResult {
   peakRssMiB: number;
   /** RSS when the acknowledged count first reached each mark. */
   atMarks: Array<{ mark: number; records: number; seconds: number; rssMiB: number; peakRssMiB: number; heapUsedMiB: number; heapTotalMiB: number; externalMiB: number }>;
+  /** RSS once the bridge is built and its state dir opened, before the pass: code, schemas, clients. */
+  initRssMiB: number;
   /** Largest RSS sampled during the pass (the process peak includes start-up). */
   sampledPeakMiB: number;
   /** Seconds from the pass start to each tenant's last finished window. */
@@ -154,6 +156,7 @@ serve({
       const acks = new Map<string, number>();
       const bridge = new Bridge(cfg, { logger: createLogger({ level: 'error' }), metrics, progress, sink: a.ackTimes ? ackTimingSink(cfg, acks) : undefined });
       await bridge.init();
+      const initRss = rssMiB();
 
       const marks = [...(a.marks ?? [])].sort((x, y) => x - y);
       const atMarks: BridgeRunResult['atMarks'] = [];
@@ -220,6 +223,7 @@ serve({
         peakRssMiB: peakRssMiB(),
         atMarks,
         sampledPeakMiB: sampledPeak,
+        initRssMiB: initRss,
         tenantDoneSeconds: [...tenantDone.values()],
         apiRequests,
         throttled,

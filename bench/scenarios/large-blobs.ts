@@ -34,7 +34,7 @@ async function one(ctx: BenchContext, label: string, recordsPerBlob: number, per
         ` peak RSS ${mib(b.peakRssMiB)} (sampled ${mib(b.sampledPeakMiB)})${b.errors.length ? `; errors: ${b.errors.join('; ')}` : ''}`,
     );
     for (const m of b.atMarks) ctx.log(`          at ${fmtInt(m.records)} records: RSS ${mib(m.rssMiB)}; JS heap ${mib(m.heapUsedMiB)} used of ${mib(m.heapTotalMiB)}, buffers ${mib(m.externalMiB)}`);
-    ctx.log(`          ${gcText(b.gc, b.acked)}`);
+    ctx.log(`          RSS before the pass ${mib(b.initRssMiB)}; ${gcText(b.gc, b.acked)}`);
     return { b, mbPerBlob };
   } finally {
     await services.stop();

@@ -42,7 +42,7 @@ export const memory: Scenario = {
         `  end: ${fmtInt(b.acked)} events acked in ${fmt(b.wallSeconds, 0)} s (${fmtInt(b.acked / b.wallSeconds)} records/s with acks after ${ackDelayMs} ms);` +
           ` peak RSS ${mib(b.peakRssMiB)} (VmHWM), sampled during the pass ${mib(endRss)}; ${flagsText(DEFAULT_NODE_FLAGS)}`,
       );
-      ctx.log(`  ${gcText(b.gc, b.acked)}`);
+      ctx.log(`  RSS before the pass (code, schemas, clients): ${mib(b.initRssMiB)}; ${gcText(b.gc, b.acked)}`);
       const growth = first ? endRss / first.peakRssMiB : NaN;
       ctx.log(`  peak at the end / peak at ${fmtInt(first?.mark ?? 0)} records = ${fmt(growth)} (flat = 1.00, target <= 1.05); target peak <= ${MEMORY_TARGET_MIB} MiB`);
       ctx.log(`  emulator+receiver process: ${fmt(((c1.cpuSeconds - c0.cpuSeconds) / b.wallSeconds) * 100, 0)}% of one core${b.errors.length ? `; errors: ${b.errors.join('; ')}` : ''}`);
@@ -51,6 +51,7 @@ export const memory: Scenario = {
         ran: `${fmtInt(total)}-record backlog over ${hours} h (realistic profile, ${recordsPerBlob} records/blob), receiver acks after ${ackDelayMs} ms, ${flagsText(DEFAULT_NODE_FLAGS)}${ctx.tier === 'default' ? ' (scaled down to fit 5 minutes: --full runs 5M)' : ''}`,
         rows: [
           { scenario: '3 memory', metric: 'peak RSS (bridge, default flags)', value: mib(b.peakRssMiB), against: `target <= ${MEMORY_TARGET_MIB} MiB`, ratio: fmt(b.peakRssMiB / MEMORY_TARGET_MIB) },
+          { scenario: '3 memory', metric: 'RSS before the pass', value: mib(b.initRssMiB), against: 'code, schemas, clients' },
           { scenario: '3 memory', metric: `RSS peak at ${fmtInt(first?.mark ?? 0)}`, value: first ? mib(first.peakRssMiB) : 'n/a' },
           { scenario: '3 memory', metric: `RSS peak at ${fmtInt(b.acked)}`, value: mib(endRss), against: `peak at ${fmtInt(first?.mark ?? 0)}; target <= 1.05`, ratio: fmt(growth) },
           { scenario: '3 memory', metric: 'records/s (slow acks)', value: fmtInt(b.acked / b.wallSeconds) },

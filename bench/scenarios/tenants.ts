@@ -30,7 +30,7 @@ export const manyTenants: Scenario = {
       const fairness = max / med;
       const rate = b.acked / b.wallSeconds;
       ctx.log(`  ${fmtInt(b.acked)} records from ${lags.length} tenants in ${fmt(b.wallSeconds, 1)} s = ${fmtInt(rate)} records/s; peak RSS ${mib(b.peakRssMiB)} (${flagsText(DEFAULT_NODE_FLAGS)}); CPU ${fmt(b.cpuSeconds, 1)} s`);
-      ctx.log(`  ${gcText(b.gc, b.acked)}`);
+      ctx.log(`  RSS before the pass (code, schemas, 50 tenants' clients): ${mib(b.initRssMiB)}; ${gcText(b.gc, b.acked)}`);
       ctx.log(`  tenant lag (pass start → last window done): min ${fmt(Math.min(...lags), 1)} s, median ${fmt(med, 1)} s, max ${fmt(max, 1)} s; slowest/median = ${fmt(fairness)} (target <= ${FAIRNESS_TARGET})`);
       ctx.log(`  (tenantConcurrency ${tenantConcurrency}: tenants are served ${tenantConcurrency} at a time in config order, so the last ones wait by design)`);
       ctx.log(`  emulator+receiver process: ${fmt(((c1.cpuSeconds - c0.cpuSeconds) / b.wallSeconds) * 100, 0)}% of one core${b.errors.length ? `; errors: ${b.errors.join('; ')}` : ''}`);
