@@ -202,7 +202,7 @@ serve({
         clearInterval(timer);
         await bridge.close();
       }
-      const gcCounts = gc.stop();
+      const gcCounts = await gc.stop();
       const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
       const cpu = cpuSeconds(cpu0);
       sample();

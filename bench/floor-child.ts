@@ -171,7 +171,7 @@ serve({
     });
     const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
     const cpu = cpuSeconds(cpu0);
-    const gcCounts = gc.stop();
+    const gcCounts = await gc.stop();
     sink.close();
     agent.destroy();
     return { acked: sink.acked, blobs: a.blobs.length, wallSeconds, cpuSeconds: cpu, peakRssMiB: peakRssMiB(), gc: gcCounts };

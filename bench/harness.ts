@@ -140,7 +140,7 @@ export function flagsText(flags: string[]): string {
 /** GC counts per 100k records, as `--trace-gc` would count them (scavenges / mark-compacts). */
 export function gcText(gc: GcCounts, records: number): string {
   const per = (n: number) => fmt((n / Math.max(1, records)) * 1e5, 1);
-  return `GC per 100k records: ${per(gc.minor)} scavenges, ${per(gc.major)} mark-compacts (${per(gc.incremental)} incremental marking steps), ${fmt((gc.pauseMs / Math.max(1, records)) * 1e5, 0)} ms paused`;
+  return `GC per 100k records: ${per(gc.minor)} scavenges, ${per(gc.major)} mark-compacts (${per(gc.incremental)} incremental marking rounds), ${fmt((gc.pauseMs / Math.max(1, records)) * 1e5, 0)} ms paused`;
 }
 
 /** The p-th percentile (0..100) by nearest rank. */

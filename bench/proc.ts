@@ -174,7 +174,7 @@ export interface GcCounts {
   minor: number;
   /** Mark-compacts (full collections). */
   major: number;
-  /** Incremental marking steps. */
+  /** Incremental marking rounds (each ends in one of the mark-compacts). */
   incremental: number;
   /** Total pause time of all of them. */
   pauseMs: number;
@@ -184,7 +184,7 @@ export interface GcCounts {
  * Counts GCs from now until `stop()`, from perf_hooks 'gc' entries (one per collection, the same
  * events as --trace-gc, without parsing V8's text output or piping the child's stdout).
  */
-export function gcCounter(): { stop(): GcCounts } {
+export function gcCounter(): { stop(): Promise<GcCounts> } {
   const c: GcCounts = { minor: 0, major: 0, incremental: 0, pauseMs: 0 };
   const { NODE_PERFORMANCE_GC_MINOR, NODE_PERFORMANCE_GC_MAJOR, NODE_PERFORMANCE_GC_INCREMENTAL } = perfConstants;
   const take = (list: PerformanceEntry[]) => {
@@ -199,7 +199,10 @@ export function gcCounter(): { stop(): GcCounts } {
   const obs = new PerformanceObserver((list) => take(list.getEntries()));
   obs.observe({ entryTypes: ['gc'] });
   return {
-    stop() {
+    async stop() {
+      // Entries reach the observer from a task after each GC: let the last ones arrive (checked
+      // against --trace-gc's own count: the same scavenges and mark-compacts).
+      await new Promise((resolve) => setImmediate(resolve));
       take(obs.takeRecords());
       obs.disconnect();
       return { ...c, pauseMs: Math.round(c.pauseMs) };

@@ -164,8 +164,8 @@ export const encoders: Scenario = {
   name: 'encoders',
   title: '0b. Record encoder: MsgpackWriter vs msgpackr vs @msgpack/msgpack',
   async run(ctx: BenchContext): Promise<ScenarioResult> {
-    const n = pick(ctx.tier, { quick: 5_000, default: 20_000, full: 50_000 });
-    const rounds = pick(ctx.tier, { quick: 3, default: 7, full: 9 });
+    const n = pick(ctx.tier, { quick: 5_000, default: 10_000, full: 50_000 });
+    const rounds = pick(ctx.tier, { quick: 3, default: 5, full: 9 });
     const realistic = toEvents(await realisticRecords(n));
     const defender = toEvents(buildMix(n).map((s) => JSON.parse(s) as Record<string, unknown>));
     const rows = [...(await measure(ctx, 'realistic', realistic, rounds)), ...(await measure(ctx, 'defender', defender, rounds))];
