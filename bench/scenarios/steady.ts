@@ -20,7 +20,7 @@ export const steady: Scenario = {
   name: 'steady',
   title: '7. Steady state: latency from listing to ack',
   async run(ctx: BenchContext): Promise<ScenarioResult> {
-    const passes = pick(ctx.tier, { quick: 2, default: 7, full: 19 });
+    const passes = pick(ctx.tier, { quick: 2, default: 5, full: 19 });
     // One blob every 4 s per content type, 20 records each: 900 blobs/hour/content type.
     const blobsPerHour = 900;
     const recordsPerBlob = 20;

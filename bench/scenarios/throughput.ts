@@ -105,7 +105,7 @@ export const throughput: Scenario = {
   title: '1. End-to-end throughput + 2. the floor (realistic mix, then Defender 28/41/47/64 only)',
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const total = pick(ctx.tier, { quick: 100_000, default: 1_000_000, full: 1_000_000 });
-    const defenderTotal = pick(ctx.tier, { quick: 30_000, default: 300_000, full: 1_000_000 });
+    const defenderTotal = pick(ctx.tier, { quick: 30_000, default: 200_000, full: 1_000_000 });
     const mixed = await bridgeVsFloor(ctx, { label: 'throughput', scenario: '', total, defenderOnly: false });
     const defender = await bridgeVsFloor(ctx, { label: 'defender', scenario: ' defender', total: defenderTotal, defenderOnly: true });
     return {
