@@ -9,10 +9,10 @@ import { createLogger } from '../src/obs/log';
 import { createMetrics, type Metrics } from '../src/obs/metrics';
 import { Bridge } from '../src/bridge';
 import { makeConfig, tempDir } from '../test/support/bridge-config';
-import { createSink } from '../src/sinks';
+import { sinkModule } from '../src/sinks';
 import { CheckpointStore } from '../src/state/checkpoint';
 import { META_KEY } from '../src/shape/event';
-import type { OutEvent, Sink } from '../src/contracts';
+import type { EncodedBatch, OutEvent, Sink } from '../src/contracts';
 import type { Config } from '../src/config/types';
 import { cpuSeconds, gcCounter, peakRssMiB, profiled, rssMiB, serve, type GcCounts } from './proc';
 import type { ServicesInfo } from './services';
@@ -88,31 +88,39 @@ async function seedCheckpoints(cfg: Config, cursor: string): Promise<void> {
 }
 
 /**
- * The forward sink the bridge would build from `cfg`, wrapped to note per blob (content id, from the
- * metadata the router adds) when the receiver acknowledged its last event.
+ * The sink the bridge would build from `cfg`, wrapped to note per blob (content id, from the metadata
+ * the router adds) when the receiver acknowledged its last event. Batches are held encoded, so the
+ * content ids are taken at encode time and looked up by batch when its delivery resolves.
  */
 function ackTimingSink(cfg: Config, acks: Map<string, number>): Sink {
-  if (cfg.sink.type !== 'forward') throw new Error('ackTimes needs the forward sink');
-  const inner = createSink({
-    type: 'forward',
-    host: cfg.sink.host,
-    port: cfg.sink.port,
-    ackTimeoutMs: cfg.sink.ackTimeoutSeconds * 1000,
-    maxBatchBytes: cfg.sink.maxBatchBytes,
-    maxInFlight: cfg.sink.maxInFlightBatches,
-  });
+  const inner = sinkModule(cfg.sink.type).create(cfg.sink, { logger: createLogger({ level: 'error' }) });
+  const ids = new WeakMap<EncodedBatch, string[]>();
   return {
-    acknowledged: inner.acknowledged,
-    close: () => inner.close(),
-    async send(events: OutEvent[]): Promise<void> {
-      await inner.send(events);
-      const t = Date.now();
+    encode(events: OutEvent[]): EncodedBatch {
+      const batch = inner.encode(events);
+      const list: string[] = [];
       for (const ev of events) {
-        const id = (ev.record[META_KEY] as { content_id?: unknown } | undefined)?.content_id;
-        if (typeof id === 'string') acks.set(id, t);
+        const id = (ev.record[lastMetaKey(ev.record)] as { content_id?: unknown } | undefined)?.content_id;
+        if (typeof id === 'string') list.push(id);
       }
+      ids.set(batch, list);
+      return batch;
     },
+    async deliver(batch: EncodedBatch): Promise<void> {
+      await inner.deliver(batch);
+      const t = Date.now();
+      for (const id of ids.get(batch) ?? []) acks.set(id, t);
+    },
+    release: (batch: EncodedBatch) => inner.release(batch),
+    close: () => inner.close(),
   };
+}
+
+/** The metadata key the router used: the longest `o365_bridge_…` key of the record (see metaKeyFor). */
+function lastMetaKey(record: Record<string, unknown>): string {
+  let key = META_KEY;
+  while (Object.prototype.hasOwnProperty.call(record, key + '_')) key += '_';
+  return key;
 }
 
 serve({
