@@ -1,5 +1,5 @@
 /**
- * Scenario 6: blob size. The same volume of Exchange records served as ~1 MB blobs, then as ~50 MB
+ * Scenario 7: blob size. The same volume of Exchange records served as ~1 MB blobs, then as ~50 MB
  * blobs (the largest Microsoft serves are tens of MB), each in a fresh bridge with default settings
  * and Node's default flags. The blob reader streams, so peak RSS should not depend on the blob size:
  * target ≤ 1.05 × (Elastic Agent's input holds about 12 × the largest blob; Filebeat holds whole blobs).
@@ -43,7 +43,7 @@ async function one(ctx: BenchContext, label: string, recordsPerBlob: number, per
 
 export const largeBlobs: Scenario = {
   name: 'large-blobs',
-  title: '6. Blob size: 1 MB vs 50 MB blobs (--quick: 10 MB), same volume',
+  title: '7. Blob size: 1 MB vs 50 MB blobs (--quick: 10 MB), same volume',
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const bigMB = pick(ctx.tier, { quick: 10, default: 50, full: 50 });
     const bigPerBlob = bigMB * RECORDS_PER_MB;
@@ -56,8 +56,8 @@ export const largeBlobs: Scenario = {
       name: 'large-blobs',
       ran: `${fmtInt(perHour)} Audit.Exchange records an hour over ${HOURS} h and the current one, as ~1 MB blobs, then as ~${bigMB} MB blobs; default settings, ${flagsText(DEFAULT_NODE_FLAGS)}`,
       rows: [
-        { scenario: '6 large blobs', metric: `peak RSS, ${fmt(small.mbPerBlob, 1)} MiB blobs`, value: mib(small.b.peakRssMiB) },
-        { scenario: '6 large blobs', metric: `peak RSS, ${fmt(big.mbPerBlob, 0)} MiB blobs`, value: mib(big.b.peakRssMiB), against: `1 MB blobs; target <= ${FLAT_TARGET}`, ratio: fmt(ratio) },
+        { scenario: '7 large blobs', metric: `peak RSS, ${fmt(small.mbPerBlob, 1)} MiB blobs`, value: mib(small.b.peakRssMiB) },
+        { scenario: '7 large blobs', metric: `peak RSS, ${fmt(big.mbPerBlob, 0)} MiB blobs`, value: mib(big.b.peakRssMiB), against: `1 MB blobs; target <= ${FLAT_TARGET}`, ratio: fmt(ratio) },
       ],
     };
   },

@@ -1,5 +1,5 @@
 /**
- * Scenario 7: steady state. The emulator publishes blobs in real time (the current hour's content
+ * Scenario 8: steady state. The emulator publishes blobs in real time (the current hour's content
  * becomes listable at its contentCreated); the bridge runs as a service (poll.once false) at the
  * shortest poll interval, starting from checkpoints at now (as a bridge that has been running: no
  * backlog; trailingWindowMinutes 0, since the clean profile publishes nothing late), and is stopped
@@ -18,7 +18,7 @@ const INTERVAL_S = 10;
 
 export const steady: Scenario = {
   name: 'steady',
-  title: '7. Steady state: latency from listing to ack',
+  title: '8. Steady state: latency from listing to ack',
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const passes = pick(ctx.tier, { quick: 2, default: 5, full: 19 });
     // One blob every 4 s per content type, 20 records each: 900 blobs/hour/content type.
@@ -67,9 +67,9 @@ export const steady: Scenario = {
         name: 'steady',
         ran: `5 content types × ${blobsPerHour} blobs/hour of ${recordsPerBlob} records (clean profile), poll interval ${INTERVAL_S} s, trailing window 0, checkpoints at start, ${passes} passes`,
         rows: [
-          { scenario: '7 steady', metric: 'latency p50 (listing → ack)', value: `${fmt(p50, 1)} s`, against: `interval ${INTERVAL_S} s`, ratio: fmt(p50 / INTERVAL_S) },
-          { scenario: '7 steady', metric: 'latency p99 (listing → ack)', value: `${fmt(p99, 1)} s`, against: `interval ${INTERVAL_S} s`, ratio: fmt(p99 / INTERVAL_S) },
-          { scenario: '7 steady', metric: 'blobs not acked by the stop', value: String(missing), against: `of ${blobs.length}; target 0` },
+          { scenario: '8 steady', metric: 'latency p50 (listing → ack)', value: `${fmt(p50, 1)} s`, against: `interval ${INTERVAL_S} s`, ratio: fmt(p50 / INTERVAL_S) },
+          { scenario: '8 steady', metric: 'latency p99 (listing → ack)', value: `${fmt(p99, 1)} s`, against: `interval ${INTERVAL_S} s`, ratio: fmt(p99 / INTERVAL_S) },
+          { scenario: '8 steady', metric: 'blobs not acked by the stop', value: String(missing), against: `of ${blobs.length}; target 0` },
         ],
       };
     } finally {
