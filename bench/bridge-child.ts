@@ -9,7 +9,12 @@ import { createLogger } from '../src/obs/log';
 import { createMetrics, type Metrics } from '../src/obs/metrics';
 import { Bridge } from '../src/bridge';
 import { makeConfig, tempDir } from '../test/support/bridge-config';
-import { cpuSeconds, peakRssMiB, profiled, rssMiB, serve } from './proc';
+import { sinkModule } from '../src/sinks';
+import { CheckpointStore } from '../src/state/checkpoint';
+import { META_KEY } from '../src/shape/event';
+import type { EncodedBatch, OutEvent, Sink } from '../src/contracts';
+import type { Config } from '../src/config/types';
+import { cpuSeconds, gcCounter, peakRssMiB, profiled, rssMiB, serve, type GcCounts } from './proc';
 import type { ServicesInfo } from './services';
 
 export interface BridgeRunArgs {
@@ -23,6 +28,18 @@ export interface BridgeRunArgs {
   sampleMs?: number;
   /** Write a CPU profile of the pass here. */
   profileFile?: string;
+  /**
+   * Steady state: run as a service (`poll.once` false, the config's interval between passes) until
+   * this many passes finished, then stop as a SIGTERM would. Without it the child makes one pass.
+   */
+  passes?: number;
+  /** Note when each blob's last event was acknowledged (for the latency scenario). */
+  ackTimes?: boolean;
+  /**
+   * Start as a bridge that has been running: every (tenant, content type) has a checkpoint at now, so
+   * the first pass has no backlog (with trailingWindowMinutes 0, nothing before now is listed).
+   */
+  seedCursor?: boolean;
 }
 
 export interface BridgeRunResult {
@@ -39,6 +56,8 @@ export interface BridgeRunResult {
   peakRssMiB: number;
   /** RSS when the acknowledged count first reached each mark. */
   atMarks: Array<{ mark: number; records: number; seconds: number; rssMiB: number; peakRssMiB: number; heapUsedMiB: number; heapTotalMiB: number; externalMiB: number }>;
+  /** RSS once the bridge is built and its state dir opened, before the pass: code, schemas, clients. */
+  initRssMiB: number;
   /** Largest RSS sampled during the pass (the process peak includes start-up). */
   sampledPeakMiB: number;
   /** Seconds from the pass start to each tenant's last finished window. */
@@ -46,6 +65,62 @@ export interface BridgeRunResult {
   apiRequests: number;
   throttled: number;
   retries: number;
+  /** GCs during the pass. */
+  gc: GcCounts;
+  /** [contentId, ms since epoch of the ack of its last event], with `ackTimes`. */
+  blobAcks?: Array<[string, number]>;
+  /** Start and end (ms since epoch) of each pass, with `passes`. */
+  passTimes?: Array<[number, number]>;
+}
+
+async function seedCheckpoints(cfg: Config, cursor: string): Promise<void> {
+  const store = new CheckpointStore(cfg.stateDir);
+  await store.init();
+  try {
+    for (const t of cfg.tenants) {
+      for (const contentType of t.contentTypes) {
+        await store.save({ version: 1, tenantId: t.id, contentType, cursor, doneAtCursor: [], recent: [], lost: [], updatedAt: cursor });
+      }
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * The sink the bridge would build from `cfg`, wrapped to note per blob (content id, from the metadata
+ * the router adds) when the receiver acknowledged its last event. Batches are held encoded, so the
+ * content ids are taken at encode time and looked up by batch when its delivery resolves.
+ */
+function ackTimingSink(cfg: Config, acks: Map<string, number>): Sink {
+  const inner = sinkModule(cfg.sink.type).create(cfg.sink, { logger: createLogger({ level: 'error' }) });
+  const ids = new WeakMap<EncodedBatch, string[]>();
+  return {
+    encode(events: OutEvent[]): EncodedBatch {
+      const batch = inner.encode(events);
+      const list: string[] = [];
+      for (const ev of events) {
+        const id = (ev.record[lastMetaKey(ev.record)] as { content_id?: unknown } | undefined)?.content_id;
+        if (typeof id === 'string') list.push(id);
+      }
+      ids.set(batch, list);
+      return batch;
+    },
+    async deliver(batch: EncodedBatch): Promise<void> {
+      await inner.deliver(batch);
+      const t = Date.now();
+      for (const id of ids.get(batch) ?? []) acks.set(id, t);
+    },
+    release: (batch: EncodedBatch) => inner.release(batch),
+    close: () => inner.close(),
+  };
+}
+
+/** The metadata key the router used: the longest `o365_bridge_…` key of the record (see metaKeyFor). */
+function lastMetaKey(record: Record<string, unknown>): string {
+  let key = META_KEY;
+  while (Object.prototype.hasOwnProperty.call(record, key + '_')) key += '_';
+  return key;
 }
 
 serve({
@@ -85,8 +160,11 @@ serve({
         windowDone: (tenant: string) => void tenantDone.set(tenant, (Date.now() - t0) / 1000),
         records: () => undefined,
       };
-      const bridge = new Bridge(cfg, { logger: createLogger({ level: 'error' }), metrics, progress });
+      if (a.seedCursor) await seedCheckpoints(cfg, new Date().toISOString());
+      const acks = new Map<string, number>();
+      const bridge = new Bridge(cfg, { logger: createLogger({ level: 'error' }), metrics, progress, sink: a.ackTimes ? ackTimingSink(cfg, acks) : undefined });
       await bridge.init();
+      const initRss = rssMiB();
 
       const marks = [...(a.marks ?? [])].sort((x, y) => x - y);
       const atMarks: BridgeRunResult['atMarks'] = [];
@@ -109,15 +187,30 @@ serve({
         }
       };
       const timer = setInterval(sample, a.sampleMs ?? 100);
+      const passTimes: Array<[number, number]> = [];
+      const gc = gcCounter();
       const cpu0 = process.cpuUsage();
       const start = process.hrtime.bigint();
-      let summary;
+      let summary: Awaited<ReturnType<Bridge['runOnce']>>;
       try {
-        summary = await profiled(a.profileFile, () => bridge.runOnce());
+        summary = await profiled(a.profileFile, async () => {
+          if (a.passes === undefined) return bridge.runOnce();
+          // What `run` does until a stop signal, collecting every pass's results.
+          const all: typeof summary = { startedAt: new Date().toISOString(), finishedAt: '', results: [], tenantErrors: [] };
+          await bridge.run((s) => {
+            all.results.push(...s.results);
+            all.tenantErrors.push(...s.tenantErrors);
+            passTimes.push([Date.parse(s.startedAt), Date.parse(s.finishedAt)]);
+            if (passTimes.length >= a.passes!) bridge.stop();
+          });
+          all.finishedAt = new Date().toISOString();
+          return all;
+        });
       } finally {
         clearInterval(timer);
         await bridge.close();
       }
+      const gcCounts = await gc.stop();
       const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
       const cpu = cpuSeconds(cpu0);
       sample();
@@ -138,10 +231,14 @@ serve({
         peakRssMiB: peakRssMiB(),
         atMarks,
         sampledPeakMiB: sampledPeak,
+        initRssMiB: initRss,
         tenantDoneSeconds: [...tenantDone.values()],
         apiRequests,
         throttled,
         retries,
+        gc: gcCounts,
+        blobAcks: a.ackTimes ? [...acks] : undefined,
+        passTimes: a.passes !== undefined ? passTimes : undefined,
       };
     } finally {
       env.cleanup();

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { decode, encode } from '@msgpack/msgpack';
 import { MsgpackFrameReader } from '../src/sinks/forward/msgpack-frames';
 import { MsgpackWriter } from '../src/sinks/forward/msgpack-writer';
-import { cpuSeconds, peakRssMiB, profiled, serve } from './proc';
+import { cpuSeconds, gcCounter, peakRssMiB, profiled, serve, type GcCounts } from './proc';
 import type { BlobListing, ServicesInfo } from './services';
 
 export interface FloorRunArgs {
@@ -28,6 +28,7 @@ export interface FloorRunResult {
   wallSeconds: number;
   cpuSeconds: number;
   peakRssMiB: number;
+  gc: GcCounts;
 }
 
 function request(agent: https.Agent, method: string, url: string, headers: Record<string, string>, body?: string): Promise<Buffer> {
@@ -132,6 +133,7 @@ serve({
       await sink.write(tag, entries, n);
     };
 
+    const gc = gcCounter();
     const cpu0 = process.cpuUsage();
     const start = process.hrtime.bigint();
     let next = 0;
@@ -169,8 +171,9 @@ serve({
     });
     const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
     const cpu = cpuSeconds(cpu0);
+    const gcCounts = await gc.stop();
     sink.close();
     agent.destroy();
-    return { acked: sink.acked, blobs: a.blobs.length, wallSeconds, cpuSeconds: cpu, peakRssMiB: peakRssMiB() };
+    return { acked: sink.acked, blobs: a.blobs.length, wallSeconds, cpuSeconds: cpu, peakRssMiB: peakRssMiB(), gc: gcCounts };
   },
 });

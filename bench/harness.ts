@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Child } from './proc';
 import type { BridgeRunArgs, BridgeRunResult } from './bridge-child';
+import type { GcCounts } from './proc';
 import type { ServicesCounts, ServicesInfo, ServicesStart } from './services';
 
 export type Tier = 'quick' | 'default' | 'full';
@@ -57,6 +58,13 @@ export const CONTENT_MIX: Record<(typeof CONTENT_TYPES)[number], number> = {
   'DLP.All': 0.05,
 };
 
+/** recordsPerHour for only the given content types (the emulator's profile rates fill in any left out). */
+export function onlyRates(rates: Partial<Record<(typeof CONTENT_TYPES)[number], number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const ct of CONTENT_TYPES) out[ct] = rates[ct] ?? 0;
+  return out;
+}
+
 /** recordsPerHour per content type for `total` records over `hours`. */
 export function ratesFor(total: number, hours: number): Record<string, number> {
   const out: Record<string, number> = {};
@@ -84,9 +92,18 @@ export function counts(services: Child): Promise<ServicesCounts> {
  */
 export const MEASURED_NODE_FLAGS: string[] = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
 
-/** Runs one bridge pass in a fresh child process and returns its figures (the child then exits). */
-export async function runBridge(ctx: BenchContext, args: BridgeRunArgs, label: string): Promise<BridgeRunResult> {
-  const child = Child.start('bridge-child.js', `bridge(${label})`, { execArgv: MEASURED_NODE_FLAGS });
+/**
+ * Node's own defaults: the memory targets are stated for them (a user who sets no NODE_OPTIONS).
+ * With them the young generation may grow to 3 × 16 MiB semi-spaces, so RSS is what it would be.
+ */
+export const DEFAULT_NODE_FLAGS: string[] = [];
+
+/**
+ * Runs one bridge pass in a fresh child process and returns its figures (the child then exits).
+ * `nodeFlags` replaces MEASURED_NODE_FLAGS (the memory scenarios run with Node's defaults).
+ */
+export async function runBridge(ctx: BenchContext, args: BridgeRunArgs, label: string, nodeFlags: string[] = MEASURED_NODE_FLAGS): Promise<BridgeRunResult> {
+  const child = Child.start('bridge-child.js', `bridge(${label})`, { execArgv: nodeFlags });
   try {
     return await child.call<BridgeRunResult>('run', { ...args, profileFile: profileFile(ctx, `bridge-${label}`) });
   } finally {
@@ -114,6 +131,24 @@ export function bridgeOverrides(info: ServicesInfo, poll: Record<string, unknown
 export const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 export const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 export const mib = (n: number): string => `${fmt(n, 0)} MiB`;
+
+/** Flags as printed next to a figure. */
+export function flagsText(flags: string[]): string {
+  return flags.length ? flags.join(' ') : "Node's default flags";
+}
+
+/** GC counts per 100k records, as `--trace-gc` would count them (scavenges / mark-compacts). */
+export function gcText(gc: GcCounts, records: number): string {
+  const per = (n: number) => fmt((n / Math.max(1, records)) * 1e5, 1);
+  return `GC per 100k records: ${per(gc.minor)} scavenges, ${per(gc.major)} mark-compacts (${per(gc.incremental)} incremental marking rounds), ${fmt((gc.pauseMs / Math.max(1, records)) * 1e5, 0)} ms paused`;
+}
+
+/** The p-th percentile (0..100) by nearest rank. */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;

@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PerformanceObserver, constants as perfConstants, type PerformanceEntry } from 'node:perf_hooks';
 
 interface Request {
   id: number;
@@ -165,4 +166,46 @@ export async function profiled<T>(file: string | undefined, fn: () => Promise<T>
     fs.writeFileSync(file, JSON.stringify(profile));
     session.disconnect();
   }
+}
+
+/** Garbage collections during a measured stretch: the events `node --trace-gc` prints, counted by kind. */
+export interface GcCounts {
+  /** Scavenges (young generation). */
+  minor: number;
+  /** Mark-compacts (full collections). */
+  major: number;
+  /** Incremental marking rounds (each ends in one of the mark-compacts). */
+  incremental: number;
+  /** Total pause time of all of them. */
+  pauseMs: number;
+}
+
+/**
+ * Counts GCs from now until `stop()`, from perf_hooks 'gc' entries (one per collection, the same
+ * events as --trace-gc, without parsing V8's text output or piping the child's stdout).
+ */
+export function gcCounter(): { stop(): Promise<GcCounts> } {
+  const c: GcCounts = { minor: 0, major: 0, incremental: 0, pauseMs: 0 };
+  const { NODE_PERFORMANCE_GC_MINOR, NODE_PERFORMANCE_GC_MAJOR, NODE_PERFORMANCE_GC_INCREMENTAL } = perfConstants;
+  const take = (list: PerformanceEntry[]) => {
+    for (const e of list) {
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === NODE_PERFORMANCE_GC_MINOR) c.minor++;
+      else if (kind === NODE_PERFORMANCE_GC_MAJOR) c.major++;
+      else if (kind === NODE_PERFORMANCE_GC_INCREMENTAL) c.incremental++;
+      c.pauseMs += e.duration;
+    }
+  };
+  const obs = new PerformanceObserver((list) => take(list.getEntries()));
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    async stop() {
+      // Entries reach the observer from a task after each GC: let the last ones arrive (checked
+      // against --trace-gc's own count: the same scavenges and mark-compacts).
+      await new Promise((resolve) => setImmediate(resolve));
+      take(obs.takeRecords());
+      obs.disconnect();
+      return { ...c, pauseMs: Math.round(c.pauseMs) };
+    },
+  };
 }

@@ -20,6 +20,9 @@ import { memory } from './scenarios/memory';
 import { throughput } from './scenarios/throughput';
 import { receivers } from './scenarios/receivers';
 import { plugin } from './scenarios/plugin';
+import { largeBlobs } from './scenarios/large-blobs';
+import { steady } from './scenarios/steady';
+import { encoders } from './scenarios/encoders';
 
 const validation: Scenario = {
   name: 'validation',
@@ -37,8 +40,8 @@ const validation: Scenario = {
   },
 };
 
-export const SCENARIOS: Scenario[] = [validation, throughput, memory, apiBound, manyTenants, receivers, plugin];
-const ALIASES: Record<string, string> = { e2e: 'throughput', floor: 'throughput', 'api-bound': 'api', api: 'api', tenants: 'tenants' };
+export const SCENARIOS: Scenario[] = [validation, encoders, throughput, memory, apiBound, manyTenants, largeBlobs, steady, receivers, plugin];
+const ALIASES: Record<string, string> = { e2e: 'throughput', floor: 'throughput', 'api-bound': 'api', api: 'api', tenants: 'tenants', latency: 'steady', blobs: 'large-blobs', encoder: 'encoders' };
 
 interface Args {
   tier: Tier;

@@ -19,7 +19,7 @@ export const apiBound: Scenario = {
     const blobConcurrency = 4;
     const bridgeLimitPerMin = 1800; // the config default (10% under the budget)
     // Sized for about 8 s / 40 s / 120 s at the bound.
-    const total = pick(ctx.tier, { quick: 20_000, default: 100_000, full: 300_000 });
+    const total = pick(ctx.tier, { quick: 12_000, default: 100_000, full: 300_000 });
     const hours = 12;
     const { child: services, info } = await startServices({
       emulator: { seed: 'bench-api', profile: 'clean', historyHours: hours, recordsPerHour: ratesFor(total, hours), recordsPerBlob, latencyMs, requestsPerMinute: budgetPerMin },

@@ -12,7 +12,9 @@
  * against an integer-only list (Policy documents integers, records send unlisted strings).
  */
 import type Ajv from 'ajv';
-import type { DataValidationCxt } from 'ajv/dist/types';
+import type { KeywordCxt } from 'ajv';
+import { _, strConcat } from 'ajv/dist/compile/codegen';
+import N from 'ajv/dist/compile/names';
 import type { ValidationIssue, ValidationMode } from '../contracts';
 
 export const DOC_ENUM = 'x-docEnum';
@@ -37,11 +39,75 @@ function show(v: string | number): string {
   return s;
 }
 
+/** One compiled value set; the generated validation code calls into it. */
+class DocEnumCheck {
+  private readonly numbers = new Set<number>();
+  private readonly strings = new Set<string>();
+  private readonly ignoreCase: boolean;
+  private readonly listed: string;
+
+  constructor(
+    schema: DocEnumSchema,
+    tables: Record<string, Readonly<Record<string, string>>>,
+    private readonly sink: WarningSink,
+  ) {
+    let values: Array<string | number>;
+    let ignoreCase = false;
+    if (Array.isArray(schema)) values = schema;
+    else if (schema.table !== undefined) values = Object.keys(tables[schema.table]).map(Number);
+    else {
+      values = schema.values ?? [];
+      ignoreCase = schema.ignoreCase === true;
+    }
+    this.ignoreCase = ignoreCase;
+    for (const v of values) {
+      if (typeof v === 'number') this.numbers.add(v);
+      else this.strings.add(ignoreCase ? v.toLowerCase() : v);
+    }
+    if (!Array.isArray(schema) && schema.table !== undefined) this.listed = `the ${values.length} ${schema.table} values in schemas/record-types.json`;
+    else this.listed = values.slice(0, MAX_SHOWN).map(show).join(', ') + (values.length > MAX_SHOWN ? `, … (${values.length} values)` : '');
+  }
+
+  /** True for a documented value, and for other types (the `type` keyword's business). Allocates nothing. */
+  known(data: unknown): boolean {
+    if (typeof data === 'number') return this.numbers.size === 0 || this.numbers.has(data);
+    if (typeof data === 'string') return this.strings.size === 0 || this.strings.has(this.ignoreCase ? data.toLowerCase() : data);
+    return true;
+  }
+
+  message(data: string | number): string {
+    return `${show(data)} is not a documented value (documented: ${this.listed})`;
+  }
+
+  /** Default mode: an undocumented value is a warning; the record stays valid. */
+  warn(data: string | number, instancePath: string): void {
+    const list = (this.sink.warnings ??= []);
+    if (list.length < MAX_WARNINGS) list.push({ path: instancePath, message: this.message(data), keyword: DOC_ENUM });
+    else if (list.length === MAX_WARNINGS) list.push({ path: '', message: '1 more value outside a documented enum, not listed', keyword: TRUNCATED });
+    else {
+      const last = list[MAX_WARNINGS];
+      const n = Number(/^\d+/.exec(last.message)?.[0] ?? '1') + 1;
+      last.message = `${n} more values outside documented enums, not listed`;
+    }
+  }
+}
+
+/**
+ * The keyword is inline code, not a function keyword: ajv calls a function keyword with a fresh
+ * context object (and a concatenated instance path) per checked field, which for a valid Defender
+ * record was most of the ~400 bytes validation allocated. The generated code now only calls
+ * `known(data)`; the path and the message are built when a value is undocumented.
+ */
 export function addDocEnumKeyword(ajv: Ajv, mode: ValidationMode, sink: WarningSink, tables: Record<string, Readonly<Record<string, string>>>): void {
+  const checks = new WeakMap<object, DocEnumCheck>();
+  const checkFor = (schema: DocEnumSchema): DocEnumCheck => {
+    let c = checks.get(schema);
+    if (!c) checks.set(schema, (c = new DocEnumCheck(schema, tables, sink)));
+    return c;
+  };
   ajv.addKeyword({
     keyword: DOC_ENUM,
     schemaType: ['array', 'object'],
-    errors: true,
     metaSchema: {
       anyOf: [
         { type: 'array', items: { type: ['string', 'integer'] } },
@@ -56,47 +122,17 @@ export function addDocEnumKeyword(ajv: Ajv, mode: ValidationMode, sink: WarningS
         },
       ],
     },
-    compile(schema: DocEnumSchema) {
-      let values: Array<string | number>;
-      let ignoreCase = false;
-      let listed: string;
-      if (Array.isArray(schema)) values = schema;
-      else if (schema.table !== undefined) values = Object.keys(tables[schema.table]).map(Number);
-      else {
-        values = schema.values ?? [];
-        ignoreCase = schema.ignoreCase === true;
+    error: {
+      message: (cxt) => _`${cxt.gen.scopeValue('keyword', { ref: checkFor(cxt.schema as DocEnumSchema) })}.message(${cxt.data})`,
+    },
+    code(cxt: KeywordCxt) {
+      const { gen, data, it } = cxt;
+      const check = gen.scopeValue('keyword', { ref: checkFor(cxt.schema as DocEnumSchema) });
+      if (mode === 'strict') {
+        cxt.fail(_`!${check}.known(${data})`);
+        return;
       }
-      const numbers = new Set<number>();
-      const strings = new Set<string>();
-      for (const v of values) {
-        if (typeof v === 'number') numbers.add(v);
-        else strings.add(ignoreCase ? v.toLowerCase() : v);
-      }
-      if (!Array.isArray(schema) && schema.table !== undefined) listed = `the ${values.length} ${schema.table} values in schemas/record-types.json`;
-      else listed = values.slice(0, MAX_SHOWN).map(show).join(', ') + (values.length > MAX_SHOWN ? `, … (${values.length} values)` : '');
-
-      const check = function docEnum(data: unknown, cxt?: DataValidationCxt): boolean {
-        let known: boolean;
-        if (typeof data === 'number') known = numbers.size === 0 || numbers.has(data);
-        else if (typeof data === 'string') known = strings.size === 0 || strings.has(ignoreCase ? data.toLowerCase() : data);
-        else return true; // other types are the `type` keyword's business
-        if (known) return true;
-        const message = `${show(data)} is not a documented value (documented: ${listed})`;
-        if (mode === 'strict') {
-          check.errors = [{ keyword: DOC_ENUM, message, params: { allowedValues: values } }];
-          return false;
-        }
-        const list = (sink.warnings ??= []);
-        if (list.length < MAX_WARNINGS) list.push({ path: cxt?.instancePath ?? '', message, keyword: DOC_ENUM });
-        else if (list.length === MAX_WARNINGS) list.push({ path: '', message: '1 more value outside a documented enum, not listed', keyword: TRUNCATED });
-        else {
-          const last = list[MAX_WARNINGS];
-          const n = Number(/^\d+/.exec(last.message)?.[0] ?? '1') + 1;
-          last.message = `${n} more values outside documented enums, not listed`;
-        }
-        return true;
-      } as ((data: unknown, cxt?: DataValidationCxt) => boolean) & { errors?: Array<Record<string, unknown>> };
-      return check;
+      gen.if(_`!${check}.known(${data})`, () => gen.code(_`${check}.warn(${data}, ${strConcat(N.instancePath, it.errorPath)})`));
     },
   });
 }

@@ -356,6 +356,18 @@ describe('schema/validator', () => {
       assert.equal(({} as Rec).polluted, undefined);
     });
 
+    it('an undocumented value: the same message in both modes, naming the value and the documented ones; nothing left over for the next record', () => {
+      const rec = { ...sampleOf(28), DetectionType: 'Sideways' };
+      const w = lenient.validate(rec).warnings;
+      const e = strict.validate(rec).errors;
+      assert.equal(w.length, 1);
+      assert.equal(e.length, 1);
+      assert.equal(w[0].message, e[0].message);
+      assert.match(w[0].message, /^"Sideways" is not a documented value \(documented: .*"Inline"/);
+      // The warning sink is per record: a clean record right after carries none.
+      expectClean(sampleOf(28));
+    });
+
     it('10 MB strings are handled without throwing', () => {
       const big = 'a'.repeat(10 * 1024 * 1024);
       expectError({ ...sampleOf(28), Id: big }, '/Id', 'format');

@@ -29,6 +29,52 @@ describe('msgpack writer and framing', () => {
     for (const v of values) assert.deepEqual(decode(write(v)), v, JSON.stringify(v)?.slice(0, 60));
   });
 
+  it('maps what JSON cannot hold the way JSON.stringify does, and decodes exactly', () => {
+    // Floats beyond the safe-integer range and tricky doubles stay float64, bit for bit.
+    for (const v of [2 ** 53, 2 ** 60, -(2 ** 60), 0.1 + 0.2, 5e-324, -1.7976931348623157e308, 123456789.123456789]) {
+      const b = write(v);
+      assert.equal(b[0], 0xcb, `${v} as float64`);
+      assert.ok(Object.is(decode(b), v), String(v));
+    }
+    assert.ok(Object.is(decode(write(-0)), 0) || Object.is(decode(write(-0)), -0), '-0 stays a zero');
+    // BigInt (never from JSON.parse, but from code): a decimal string, lossless.
+    assert.equal(decode(write(2n ** 70n)), '1180591620717411303424');
+    assert.equal(decode(write(-(2n ** 64n))), '-18446744073709551616');
+    // NaN / Infinity → nil; undefined / function members left out of maps, nil in arrays; Date → ISO.
+    assert.deepEqual(decode(write({ a: NaN, b: Infinity, c: undefined, d: () => 1, e: 1 })), { a: null, b: null, e: 1 });
+    assert.deepEqual(decode(write([undefined, NaN, 1])), [null, null, 1]);
+    assert.equal(decode(write(new Date(Date.UTC(2025, 2, 1, 12)))), '2025-03-01T12:00:00.000Z');
+  });
+
+  it('writes strings as UTF-8 whatever their length: surrogate pairs intact, lone surrogates as U+FFFD', () => {
+    // JSON.parse makes lone surrogates from "\ud800" escapes; UTF-8 cannot hold them.
+    const pair = JSON.parse('"\\ud83d\\ude00"') as string;
+    const lone = JSON.parse('"a\\ud800b"') as string;
+    for (const pad of [0, 40, 300]) {
+      const p = 'x'.repeat(pad);
+      assert.equal(decode(write(p + pair)), p + '😀');
+      assert.equal(decode(write(p + lone)), p + 'a\ufffdb');
+      assert.equal(decode(write(lone + p)), 'a\ufffdb' + p);
+    }
+    // The header is the one msgpack wants for the byte length (fixstr/str8 may be widened, never short).
+    const s = 'é'.repeat(20); // 40 bytes
+    const b = write(s);
+    assert.equal(decode(b), s);
+    assert.ok(b.length >= 42 && b.length <= 43);
+  });
+
+  it('round-trips nested objects at every map-header width (15, 16, 65,535 and 65,536 keys)', () => {
+    for (const n of [15, 16, 65_535, 65_536]) {
+      // Nested values in the small maps; the large ones keep to small ints (the header is what is tested).
+      const val = (i: number): unknown => (n < 100 || i === n - 1 ? { i, nested: { deep: [i, `v${i}`] } } : i);
+      const o = Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, val(i)]));
+      const d = decode(write({ outer: o, after: 'x' })) as { outer: Record<string, unknown>; after: string };
+      assert.equal(Object.keys(d.outer).length, n);
+      assert.deepEqual(d.outer[`k${n - 1}`], { i: n - 1, nested: { deep: [n - 1, `v${n - 1}`] } });
+      assert.equal(d.after, 'x', 'what follows a moved body is intact');
+    }
+  });
+
   it('round-trips the real audit records', function () {
     if (!fs.existsSync(samples)) this.skip();
     const recs = fs.readFileSync(samples, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
