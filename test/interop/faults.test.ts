@@ -16,13 +16,14 @@ const BATCH_EVENTS = 200;
 const IN_FLIGHT = 4;
 const RECORDS_PER_BLOB = 10;
 const CONTENT_TYPES = ['Audit.General', 'Audit.Exchange'];
+const BLOB_CONCURRENCY = 4;
 /**
- * README, "Delivery guarantees": what was sent and not acknowledged is sent again, at most the in-flight
- * window, per failure; a bridge crash can repeat in addition what was acknowledged after the last
- * checkpoint save, at most one blob per content type.
+ * README, "Delivery guarantees": without a bridge crash, only what was in flight is sent again (at most
+ * `sink.maxInFlightBatches` batches); after a kill -9 of the bridge, at most `poll.blobConcurrency` blobs
+ * per content type.
  */
 const WINDOW = BATCH_EVENTS * IN_FLIGHT;
-const BRIDGE_CRASH_BOUND = WINDOW + RECORDS_PER_BLOB * CONTENT_TYPES.length;
+const BRIDGE_CRASH_BOUND = BLOB_CONCURRENCY * RECORDS_PER_BLOB * CONTENT_TYPES.length;
 
 async function rigFor(name: string, kind: Kind): Promise<Rig> {
   const rig = await startRig(name, {
@@ -34,7 +35,7 @@ async function rigFor(name: string, kind: Kind): Promise<Rig> {
       emulator: { historyHours: 4, recordsPerBlob: RECORDS_PER_BLOB, recordsPerHour: Object.fromEntries(CONTENT_TYPES.map((c) => [c, 500])) },
     },
   });
-  rig.s.writeConfig({ sink: { maxBatchEvents: BATCH_EVENTS, maxInFlightBatches: IN_FLIGHT, ackTimeoutSeconds: 10 } });
+  rig.s.writeConfig({ sink: { maxBatchEvents: BATCH_EVENTS, maxInFlightBatches: IN_FLIGHT, ackTimeoutSeconds: 10 }, poll: { blobConcurrency: BLOB_CONCURRENCY } });
   return rig;
 }
 
