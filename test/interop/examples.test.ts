@@ -23,7 +23,20 @@ const EXAMPLE_ENV = {
   ES_PASSWORD: 'es-password',
   SPLUNK_HEC_TOKEN: '00000000-0000-0000-0000-000000000000',
   FLUENT_TLS_KEY_PASSPHRASE: 'interop-key-passphrase',
+  CONTOSO_CLIENT_SECRET: 'interop-client-secret',
 };
+
+/**
+ * A plugin-mode example runs `o365-fluent-bridge` from PATH (its check_config asks the bridge to check
+ * the inline config): a shim to this checkout's CLI, as an installed package would provide.
+ */
+function bridgeOnPath(dir: string): string {
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  const shim = path.join(bin, 'o365-fluent-bridge');
+  fs.writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${path.join(packageRoot, 'dist', 'src', 'cli.js')}" "$@"\n`, { mode: 0o755 });
+  return `${bin}${path.delimiter}${process.env.PATH ?? ''}`;
+}
 
 /** The project's own Fluentd plugin (fluent-plugin/), when there is one: a plugin-mode example needs it loaded. */
 function pluginDirs(): string[] {
@@ -36,7 +49,7 @@ function dryRun(ex: Pick<Example, 'kind' | 'format' | 'text'>, dir: string, vers
   fs.writeFileSync(file, ex.text);
   const r =
     ex.kind === 'fluentd'
-      ? spawnSync(FLUENTD, ['--dry-run', '-c', file, ...pluginDirs()], { env: { ...process.env, ...EXAMPLE_ENV, FLUENTD_VERSION: version }, encoding: 'utf8', timeout: 60_000 })
+      ? spawnSync(FLUENTD, ['--dry-run', '-c', file, ...pluginDirs()], { env: { ...process.env, ...EXAMPLE_ENV, FLUENTD_VERSION: version, PATH: bridgeOnPath(dir) }, encoding: 'utf8', timeout: 60_000 })
       : spawnSync(FLUENT_BIT, ['--dry-run', '-c', file], { env: { ...process.env, ...EXAMPLE_ENV }, encoding: 'utf8', timeout: 60_000 });
   const out = ((r.stdout ?? '') + (r.stderr ?? '')).replace(/\x1b\[[0-9;]*m/g, '');
   // Fluent Bit's dry run exits 0 even on an unknown plugin: its words are the verdict.
