@@ -40,6 +40,7 @@ class O365BridgeInputTest < Test::Unit::TestCase
       command #{fake_command}
       check_config false
       state_dir #{@dir}/state
+      format ecs
       <tenant>
         id #{TENANT}
         client_id #{CLIENT}
@@ -74,6 +75,7 @@ class O365BridgeInputTest < Test::Unit::TestCase
       d = create_driver(inline_conf)
       cfg = d.instance.bridge_config
       assert_equal "#{@dir}/state", cfg['stateDir']
+      assert_equal 'ecs', cfg['format']
       assert_equal [{ 'id' => TENANT, 'clientId' => CLIENT, 'clientSecret' => { 'env' => 'O365_BRIDGE_SECRET_0' }, 'cloud' => 'gccHigh', 'contentTypes' => ['Audit.General', 'DLP.All'] }], cfg['tenants']
       assert_equal({ 'intervalSeconds' => 300 }, cfg['poll'])
       assert_equal({ 'maxBatchEvents' => 500 }, cfg['sink'])

@@ -226,7 +226,8 @@ module Fluent
             break
           end
           backoff = @restart_backoff_min if Fluent::Clock.now - started >= HEALTHY_RUN_SECONDS
-          log.error "o365-fluent-bridge exited (#{describe_status(status)}); restarting in #{format('%g', backoff)}s", restarts: @restarts
+          # Kernel.format: a generated parameter named `format` (the bridge's top-level format key) is a method here.
+          log.error "o365-fluent-bridge exited (#{describe_status(status)}); restarting in #{Kernel.format('%g', backoff)}s", restarts: @restarts
           @mutex.synchronize { @wakeup.wait(@mutex, backoff) unless @stopping }
           backoff = [backoff * 2, @restart_backoff_max].min
           @restarts += 1
