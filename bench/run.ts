@@ -23,6 +23,7 @@ import { plugin } from './scenarios/plugin';
 import { largeBlobs } from './scenarios/large-blobs';
 import { steady } from './scenarios/steady';
 import { encoders } from './scenarios/encoders';
+import { reconcile } from './scenarios/reconcile';
 
 const validation: Scenario = {
   name: 'validation',
@@ -40,7 +41,7 @@ const validation: Scenario = {
   },
 };
 
-export const SCENARIOS: Scenario[] = [validation, encoders, throughput, memory, apiBound, manyTenants, largeBlobs, steady, receivers, plugin];
+export const SCENARIOS: Scenario[] = [validation, encoders, throughput, memory, apiBound, manyTenants, largeBlobs, steady, receivers, plugin, reconcile];
 const ALIASES: Record<string, string> = { e2e: 'throughput', floor: 'throughput', 'api-bound': 'api', api: 'api', tenants: 'tenants', latency: 'steady', blobs: 'large-blobs', encoder: 'encoders' };
 
 interface Args {

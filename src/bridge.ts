@@ -20,11 +20,14 @@ import { sinkModule } from './sinks';
 import { CheckpointStore } from './state/checkpoint';
 import { DeliveredIds } from './core/dedup';
 import { recordIdentity } from './shape/ecs';
+import { FileStartLog } from './state/subscriptions';
+import { RecentIdsStore } from './state/recent-ids-store';
 import { Delivery } from './core/delivery';
 import { makeReducer } from './core/rejects';
 import { realClock, Semaphore, type Clock } from './core/limits';
 import { ContentTypePoller, type PassResult, type ProgressLike, type RouterLike } from './sources/o365/poller';
 import { HOUR_MS } from './sources/o365/windows';
+import { Reconciler } from './sources/o365/reconcile';
 
 export interface BridgeOptions {
   logger?: Logger;
@@ -72,6 +75,8 @@ interface TenantRuntime {
   /** Content types known enabled; re-checked after a subscription error. */
   enabled: Set<string> | null;
   authenticated: boolean;
+  /** issue-14: per content type, the delivered-blob record and sweep schedule (kept across passes). */
+  reconcilers: Map<string, Reconciler>;
 }
 
 export class Bridge {
@@ -79,6 +84,10 @@ export class Bridge {
   readonly metrics: Metrics;
   private readonly sink: Sink;
   private readonly store: CheckpointStore;
+  /** issue-14 hook: subscription start times, kept in the state dir (15 minutes between starts, across restarts). */
+  private readonly startLog: FileStartLog;
+  /** issue-14 hook: per tenant, record Ids delivered in the last 24 h, kept in the state dir (de-dup across restarts). */
+  private readonly idStores = new Map<string, RecentIdsStore>();
   private readonly delivery: Delivery;
   private readonly delivered: DeliveredIds;
   private readonly tenants: TenantRuntime[];
@@ -101,6 +110,7 @@ export class Bridge {
     this.metrics = o.metrics ?? noopMetrics;
     this.clock = o.clock ?? (o.now ? { ...realClock, now: o.now } : realClock);
     this.store = new CheckpointStore(cfg.stateDir);
+    this.startLog = new FileStartLog(cfg.stateDir, (msg) => this.logger.warn(msg, { component: 'subscriptions' }), () => this.clock.now());
     this.validator = createValidator({ mode: cfg.validation.mode });
     this.router = createRouter({ tagPrefix: cfg.tagPrefix, format: cfg.format, now: () => this.clock.now() });
     const mod = sinkModule(cfg.sink.type);
@@ -140,13 +150,49 @@ export class Bridge {
       },
       onUnacked: (n) => this.metrics.eventsUnacked(n),
     });
-    this.delivered = new DeliveredIds(cfg.dedup.recordIds);
+    this.delivered = new DeliveredIds(cfg.dedup.recordIds, (tenant, ids) => this.idStores.get(tenant)?.noteDelivered(ids)); // issue-14 hook: acknowledged Ids only
+    for (const t of cfg.tenants) {
+      this.idStores.set(
+        t.id,
+        new RecentIdsStore(cfg.stateDir, {
+          tenantId: t.id,
+          hours: 24,
+          // One bound over all tenants, as in memory.
+          maxIds: Math.ceil(cfg.dedup.recordIds / Math.max(1, cfg.tenants.length)),
+          now: () => this.clock.now(),
+          onProblem: (msg) => this.logger.warn(msg, { component: 'dedup', tenant: t.name }),
+        }),
+      );
+    }
     this.tenants = cfg.tenants.map((t) => this.makeTenant(t));
   }
 
   private makeTenant(t: TenantConfig): TenantRuntime {
-    const { http, api } = createTenantClient(this.cfg, t, this.logger, { metrics: this.metrics, signal: this.stopFetching.signal });
-    return { cfg: t, http, api, blobSlots: new Semaphore(this.cfg.poll.blobConcurrency), enabled: null, authenticated: false };
+    const { http, api } = createTenantClient(this.cfg, t, this.logger, { metrics: this.metrics, signal: this.stopFetching.signal, subscriptionStarts: this.startLog });
+    return { cfg: t, http, api, blobSlots: new Semaphore(this.cfg.poll.blobConcurrency), enabled: null, authenticated: false, reconcilers: new Map() };
+  }
+
+  /** issue-14 hook: one Reconciler per (tenant, content type), created on first use. */
+  private reconcilerFor(t: TenantRuntime, ct: string): Reconciler {
+    let r = t.reconcilers.get(ct);
+    if (!r) {
+      r = new Reconciler({
+        stateDir: this.cfg.stateDir,
+        tenantId: t.cfg.id,
+        tenantLabel: t.cfg.name,
+        contentType: ct,
+        intervalMs: this.cfg.poll.reconcileIntervalMinutes * 60_000,
+        ageMarginMs: 15 * 60_000,
+        concurrency: this.cfg.poll.blobConcurrency,
+        listContent: (start, end) => t.api.listContent(ct, start, end),
+        logger: this.logger.child({ component: 'reconcile', tenant: t.cfg.name, contentType: ct }),
+        countLate: (tenant, contentType, n) => this.metrics.lateBlobs(tenant, contentType, n),
+        now: () => this.clock.now(),
+        stop: this.stopFetching.signal,
+      });
+      t.reconcilers.set(ct, r);
+    }
+    return r;
   }
 
   /**
@@ -169,6 +215,8 @@ export class Bridge {
   /** Checks the state dir can be written and takes its lock: before anything is sent. */
   async init(): Promise<void> {
     await this.store.init();
+    await this.startLog.load(); // issue-14 hook: after the lock is taken
+    for (const [tenant, st] of this.idStores) this.delivered.seed(tenant, await st.load()); // issue-14 hook: de-dup across restarts
   }
 
   /** One pass over every tenant and content type. */
@@ -193,6 +241,7 @@ export class Bridge {
         }),
       ),
     );
+    for (const st of this.idStores.values()) await st.save(); // issue-14 hook: once per pass (a crash loses at most one pass's Ids: duplicates, not losses)
     const sinkError = this.delivery.failure;
     return { startedAt, finishedAt: new Date(this.clock.now()).toISOString(), results, tenantErrors, ...(sinkError ? { sinkError } : {}) };
   }
@@ -203,6 +252,16 @@ export class Bridge {
       t.authenticated = true;
       t.enabled = new Set(subs.filter((s) => s.status.toLowerCase() === 'enabled').map((s) => s.contentType));
       for (const ct of t.cfg.contentTypes) {
+        // issue-14 hook: a start requested (or refused as too frequent) is a wait, not a failure.
+        const pending = subs.find((s) => s.contentType === ct && s.status === 'pending');
+        if (pending) {
+          this.logger.info('subscription start pending; this content type is polled once the API lists it enabled', {
+            tenant: t.cfg.name,
+            contentType: ct,
+            notBefore: pending.notBefore !== undefined ? new Date(pending.notBefore).toISOString() : undefined,
+          });
+          continue;
+        }
         if (!t.enabled.has(ct)) {
           this.logger.error('subscription not enabled; this content type is skipped until it is', {
             tenant: t.cfg.name,
@@ -230,6 +289,7 @@ export class Bridge {
             metrics: this.metrics,
             progress: this.o.progress,
             clock: this.clock,
+            reconcile: this.reconcilerFor(t, ct), // issue-14 hook
           },
           {
             initialLookbackMs: this.cfg.poll.initialLookbackHours * HOUR_MS,
@@ -287,6 +347,7 @@ export class Bridge {
     if (this.stopTimer) clearTimeout(this.stopTimer);
     await this.sink.close().catch(() => undefined);
     for (const t of this.tenants) t.http.close();
+    for (const st of this.idStores.values()) await st.save().catch((err) => this.logger.warn('record Ids not saved', { component: 'dedup', err })); // issue-14 hook
     await this.store.close();
   }
 }

@@ -12,6 +12,7 @@ import { isBridgeError } from '../errors';
 import { formatDuration } from '../obs/progress';
 import { EXIT_MEANING } from './exit-codes';
 import { readHealthFile, type HealthFile } from './health-file';
+import { readLastSweep, type SweepRecord } from '../state/delivered-blobs';
 
 const USAGE = 'usage: o365-fluent-bridge status --config FILE [--json]';
 /** Lost blobs listed under the table (all of them are in --json). */
@@ -26,6 +27,8 @@ export interface StatusTenant {
 export interface StatusDeps {
   loadConfig?: (file: string) => Promise<{ stateDir: string; tenants: readonly StatusTenant[] }>;
   listCheckpoints?: (stateDir: string) => Promise<Checkpoint[]>;
+  /** issue-14: the last reconciliation sweep of a (tenant, content type), from the state dir. */
+  loadSweep?: (stateDir: string, tenantId: string, contentType: string) => Promise<SweepRecord | undefined>;
   now?: () => Date;
   /** The last pass's verdict per tenant (health.json, written by `run`). */
   readHealth?: (stateDir: string) => Promise<HealthFile | null>;
@@ -46,6 +49,8 @@ export interface StatusEntry {
   checkpointUpdatedAt: string | null;
   lastRun: Checkpoint['lastRun'] | null;
   lost: Checkpoint['lost'];
+  /** The last reconciliation sweep and what it found (late blobs); null before the first. */
+  lastSweep: SweepRecord | null;
 }
 
 export interface StatusReport {
@@ -88,6 +93,9 @@ export async function runStatus(argv: string[], deps: StatusDeps = {}): Promise<
     const checkpoints = await list(config.stateDir);
     const report = buildReport(config, checkpoints, (deps.now ?? (() => new Date()))());
     report.health = tenantHealth(config.tenants, await (deps.readHealth ?? readHealthFile)(config.stateDir));
+    // issue-14: the last sweep per entry (its own file beside the checkpoint).
+    const loadSweep = deps.loadSweep ?? readLastSweep;
+    for (const e of report.entries) e.lastSweep = (await loadSweep(config.stateDir, e.tenantId, e.contentType)) ?? null;
     out(args.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report) + formatTenantHealth(report.health));
     return 0;
   } catch (e) {
@@ -159,6 +167,7 @@ export function buildReport(config: { stateDir: string; tenants: readonly Status
       checkpointUpdatedAt: cp?.updatedAt ?? null,
       lastRun: cp?.lastRun ?? null,
       lost: cp?.lost ?? [],
+      lastSweep: null,
     };
   };
   for (const t of config.tenants) {
@@ -216,7 +225,31 @@ export function formatReport(r: StatusReport): string {
     records,
     ({ e, l }) => `  ${e.tenantName}  ${e.contentType}  record ${l.recordId ?? '(no Id)'}  in ${l.contentId}  ${l.code}  at ${l.at}`,
   );
+  lines.push(...formatSweeps(r));
   return lines.join('\n') + '\n';
+}
+
+/** issue-14: the last reconciliation sweep per entry, and the late blobs it found. */
+function formatSweeps(r: StatusReport): string[] {
+  const withSweep = r.entries.filter((e) => e.lastSweep);
+  if (withSweep.length === 0) return [];
+  const out = ['', 'reconciliation sweeps (re-list the retention for content listed late):'];
+  for (const e of withSweep) {
+    const sw = e.lastSweep!;
+    const state = sw.complete ? 'complete' : `incomplete${sw.error ? ` (${sw.error})` : sw.failed ? ` (${sw.failed} blobs failed; retried sooner)` : ''}`;
+    out.push(
+      `  ${e.tenantName}  ${e.contentType}  last ${shortTime(sw.startedAt)}  ${shortTime(sw.from)} .. ${shortTime(sw.to)}  listed ${sw.listed}  late ${sw.late}  (all sweeps: ${sw.lateTotal})  ${state}`,
+    );
+  }
+  const late = withSweep.flatMap((e) => e.lastSweep!.lateBlobs.map((b) => ({ e, b }))).sort((a, b) => b.b.foundAt.localeCompare(a.b.foundAt));
+  if (late.length > 0) {
+    out.push('', `late blobs found by the last sweeps (delivered now; they were listed late by the API): ${late.length}`);
+    for (const { e, b } of late.slice(0, MAX_LOST_SHOWN)) {
+      out.push(`  ${e.tenantName}  ${e.contentType}  ${b.contentId}  created ${b.contentCreated}  found ${shortTime(b.foundAt)}  late ${formatDuration(b.lateSeconds)}`);
+    }
+    if (late.length > MAX_LOST_SHOWN) out.push(`  ... ${late.length - MAX_LOST_SHOWN} more (see --json)`);
+  }
+  return out;
 }
 
 /** ISO time without milliseconds, for the table. */

@@ -150,9 +150,14 @@ async function runTenant(action: Action, t: TenantConfig, client: SubscriptionsC
   }
   const targets = only ? [only] : t.contentTypes;
   const rows: SubscriptionRow[] = [];
+  // List before starting: a start request for an enabled subscription only spends Microsoft's
+  // 15-minute allowance (and is refused with 429 within it).
+  const enabled = action === 'start' ? new Set((await client.listSubscriptions()).filter((s) => s && String(s.status).toLowerCase() === 'enabled').map((s) => String(s.contentType).toLowerCase())) : new Set<string>();
   for (const ct of targets) {
     try {
-      if (action === 'start') {
+      if (action === 'start' && enabled.has(ct.toLowerCase())) {
+        rows.push(row(ct, 'enabled', null));
+      } else if (action === 'start') {
         const s = await client.startSubscription(ct);
         rows.push(row(s.contentType ?? ct, String(s.status ?? 'enabled').toLowerCase(), s.webhook));
       } else {

@@ -57,6 +57,8 @@ export interface PollConfig {
   intervalSeconds: number;
   initialLookbackHours: number;
   trailingWindowMinutes: number;
+  /** Minutes between reconciliation sweeps over the whole reachable retention. */
+  reconcileIntervalMinutes: number;
   blobConcurrency: number;
   tenantConcurrency: number;
   once: boolean;

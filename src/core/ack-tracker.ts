@@ -13,6 +13,10 @@
  *   reduced; the newest MAX_LOST are kept, each is also logged and counted.
  * - in memory, the record Ids delivered (DeliveredIds, per tenant): added when the batch holding the
  *   record was acknowledged, never when it was read.
+ * - optionally a FinishedRecord (the O365 source's delivered-blob record over the 7-day retention, for
+ *   the reconciliation sweep): told of every unit finished, consulted by isFinished, written after the
+ *   checkpoint when a persist asks for it. It only ever holds finished units, so one that lags (a crash
+ *   before its write) costs a fetch again, never a loss; and it is re-seeded from `recent` on open.
  * So whatever was read and not acknowledged leaves no trace: a unit whose delivery did not complete is
  * fetched again, and each of its records not acknowledged is delivered.
  *
@@ -54,6 +58,16 @@ export interface CursorPolicy {
   readonly complete: boolean;
 }
 
+/**
+ * Durable memory of finished units beyond `recent` (issue 14: the delivered-blob record). Fed only
+ * by the tracker, written only when the tracker persists with `{ record: true }`.
+ */
+export interface FinishedRecord {
+  has(u: Unit): boolean;
+  add(u: Unit): void;
+  flush(): Promise<void>;
+}
+
 export interface AckTrackerDeps {
   store: CheckpointStoreLike;
   tenantId: string;
@@ -66,6 +80,8 @@ export interface AckTrackerDeps {
   /** Told after every write (checkpoint lag) and every lost record. */
   onPersisted?: (cp: Readonly<Checkpoint>) => void;
   onLostRecords?: (n: number) => void;
+  /** issue-14 hook: the delivered-blob record (see FinishedRecord). */
+  record?: FinishedRecord;
 }
 
 export type RunCounts = Omit<NonNullable<Checkpoint['lastRun']>, 'startedAt' | 'updatedAt'>;
@@ -75,6 +91,8 @@ export class AckTracker {
   private writing: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private run: { startedAt: string; counts: () => RunCounts } | undefined;
+  /** The next write also writes the FinishedRecord. */
+  private recordDue = false;
 
   private constructor(
     private readonly d: AckTrackerDeps,
@@ -110,6 +128,7 @@ export class AckTracker {
   /** True when the unit is finished already and must not be fetched again. */
   isFinished(u: Unit): boolean {
     if (this.recent.has(u.id)) return true;
+    if (this.d.record?.has(u)) return true;
     return this.cp.cursor !== null && u.at === this.cp.cursor && this.cp.doneAtCursor.includes(u.id);
   }
 
@@ -130,11 +149,14 @@ export class AckTracker {
   batchAcked(unit: Unit, ids: readonly string[], lost: readonly LostRecord[]): void {
     const { tenantId, delivered } = this.d;
     if (lost.length === 0) {
-      for (const id of ids) delivered.add(tenantId, id);
+      delivered.addAll(tenantId, ids);
       return;
     }
     const gone = new Set(lost.map((l) => l.recordId));
-    for (const id of ids) if (!gone.has(id)) delivered.add(tenantId, id);
+    delivered.addAll(
+      tenantId,
+      ids.filter((id) => !gone.has(id)),
+    );
     const at = new Date(this.d.clock.now()).toISOString();
     for (const l of lost) {
       this.addLost({ contentId: unit.id, contentCreated: unit.at, code: l.code, at, recordId: l.recordId });
@@ -161,8 +183,23 @@ export class AckTracker {
     this.cp.doneAtCursor = moved.doneAtCursor;
   }
 
+  /**
+   * A unit below the cursor, found by a re-list of the retention (late content), finished: it is
+   * remembered (recent, record); the cursor does not move.
+   */
+  finishedLate(u: Unit): void {
+    this.markFinished(u);
+  }
+
+  /** A unit below the cursor lost at the source: recorded, then finished (see finishedLate). */
+  lostLate(u: Unit, code: string): void {
+    this.lostAtSource(u, code);
+    this.markFinished(u);
+  }
+
   /** @internal (TrackedWindow) */
   markFinished(u: Unit): void {
+    this.d.record?.add(u);
     this.recent.delete(u.id);
     this.recent.set(u.id, u.at);
     while (this.recent.size > this.d.recentCapacity) this.recent.delete(this.recent.keys().next().value as string);
@@ -181,8 +218,10 @@ export class AckTracker {
   /**
    * Writes the checkpoint as it stands now. One write at a time: called while one runs, it waits for
    * the next one, which starts when the current ends and carries every change made until then.
+   * `record`: the FinishedRecord is written too (after the checkpoint), by this write or the next.
    */
-  persist(): Promise<void> {
+  persist(o: { record?: boolean } = {}): Promise<void> {
+    if (o.record && this.d.record) this.recordDue = true;
     if (this.queued) return this.queued;
     if (!this.writing) return (this.writing = this.write());
     this.queued = this.writing
@@ -200,7 +239,16 @@ export class AckTracker {
       cp.recent = [...this.recent.entries()];
       cp.updatedAt = new Date(this.d.clock.now()).toISOString();
       if (this.run) cp.lastRun = { startedAt: this.run.startedAt, updatedAt: cp.updatedAt, ...this.run.counts() };
-      await this.d.store.save(cp);
+      const withRecord = this.recordDue;
+      this.recordDue = false;
+      try {
+        await this.d.store.save(cp);
+        // After the checkpoint: a record lagging behind it is re-seeded from `recent` on open.
+        if (withRecord) await this.d.record?.flush();
+      } catch (e) {
+        if (withRecord) this.recordDue = true;
+        throw e;
+      }
       this.d.onPersisted?.(cp);
     } finally {
       this.writing = null;

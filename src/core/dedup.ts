@@ -44,7 +44,14 @@ export class DeliveredIds {
   /** Records read and not settled yet: key → the outcome of the batch carrying it (true: acknowledged). */
   private readonly inFlight = new Map<string, Promise<boolean>>();
 
-  constructor(capacity = 200_000) {
+  /**
+   * `onAdded` (issue-14 hook): told of every Id added, i.e. acknowledged (the persistent record Id
+   * store takes them from here, so it never holds an Id that was only read).
+   */
+  constructor(
+    capacity = 200_000,
+    private readonly onAdded?: (tenantId: string, ids: readonly string[]) => void,
+  ) {
     this.ids = new RecentIds(capacity);
     this.enabled = capacity > 0;
   }
@@ -67,6 +74,19 @@ export class DeliveredIds {
   /** Only the ack tracker calls this, on an acknowledgement. */
   add(tenantId: string, id: string): void {
     this.ids.add(this.key(tenantId, id));
+    this.onAdded?.(tenantId, [id]);
+  }
+
+  /** Several Ids of one acknowledged batch. */
+  addAll(tenantId: string, ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    for (const id of ids) this.ids.add(this.key(tenantId, id));
+    this.onAdded?.(tenantId, ids);
+  }
+
+  /** Ids acknowledged in an earlier run (loaded from the state dir at start): not reported to onAdded. */
+  seed(tenantId: string, ids: Iterable<string>): void {
+    for (const id of ids) this.ids.add(this.key(tenantId, id));
   }
 
   /**

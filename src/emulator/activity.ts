@@ -69,6 +69,15 @@ interface Entry {
   dup: number;
 }
 
+/** Between two start requests for one tenant and content type. */
+export const START_WAIT_MS = 15 * 60_000;
+
+/** "14m 56s", as the service words the wait (rounded up to whole seconds). */
+function minSec(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  return `${Math.floor(s / 60)}m ${s % 60}s`;
+}
+
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isGuid(s: string): boolean {
@@ -77,6 +86,8 @@ export function isGuid(s: string): boolean {
 
 export class ActivityApi {
   private readonly subs = new Map<string, Map<string, Subscription>>();
+  /** Last accepted start request per tenant|content type (ms), for the 15-minute rule. */
+  private readonly lastStart = new Map<string, number>();
   private readonly listings = new Map<string, number>();
   private readonly blobCache = new Lru<string, { body: Buffer; records: number }>(24);
 
@@ -154,6 +165,15 @@ export class ActivityApi {
   private start(req: ActivityRequest): Reply {
     const p = this.contentTypeParam(req);
     if ('error' in p) return p.error;
+    // Microsoft (2025): "a waiting period of 15 minutes is required before another request can be made".
+    // Checked before AF20024: a client starting on every poll was answered 429, not AF20024. A refused
+    // request does not restart the wait. The body's code is an inference; the message is the one seen.
+    const now = this.cfg.now();
+    const startKey = `${req.tenant.tenantId}|${p.ct}`;
+    const last = this.lastStart.get(startKey);
+    if (last !== undefined && now - last < START_WAIT_MS) {
+      return afError('AF429', `Too many frequent subscription start requests. Please retry again after ${minSec(START_WAIT_MS - (now - last))}`, 429);
+    }
     let webhook: Record<string, unknown> | null = null;
     if (req.body.trim()) {
       let parsed: unknown;
@@ -183,6 +203,7 @@ export class ActivityApi {
     }
     const m = this.tenantSubs(req.tenant.tenantId);
     const cur = m.get(p.ct);
+    this.lastStart.set(startKey, now);
     if (cur?.status === 'enabled' && !webhook) {
       // Observed (not in the reference's table): a repeated start answers 400 AF20024.
       return afError('AF20024', 'The subscription is already enabled. No property change.');

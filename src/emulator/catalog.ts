@@ -23,6 +23,8 @@ export interface BlobMeta {
   /** Records generated for this blob (without the duplicated one). */
   baseCount: number;
   late: boolean;
+  /** The late-listing fault: listable hours to days after contentCreated. */
+  lateListed: boolean;
   listedTwice: boolean;
   duplicateRecord: boolean;
   expired: boolean;
@@ -53,6 +55,8 @@ const S_EXPIRED = 0x56;
 const S_MAC = 0x57;
 const S_INVALID = 0x58;
 const S_LATENCY = 0x59;
+const S_LATELIST = 0x5a;
+const S_LATELIST_DELAY = 0x5b;
 
 export function contentTypeIndex(name: string): number {
   return (EMULATOR_CONTENT_TYPES as readonly string[]).indexOf(name);
@@ -104,6 +108,15 @@ export class Catalog {
       // Spread through the hour, in index order, on whole seconds (listing times carry .000Z).
       const created = slotStart + Math.floor(((i + 0.1 + 0.8 * h(S_TIME)) / count) * 3600) * 1000;
       const late = h(S_LATE) < f.lateContentRate;
+      const lateListed = h(S_LATELIST) < f.lateListingRate;
+      let visibleAt = late ? created + f.lateDelayMs : created;
+      if (lateListed) {
+        const lo = Math.max(0, f.lateListingMinMs);
+        const hi = Math.max(lo, f.lateListingMaxMs);
+        // Whole seconds, like every other listing time.
+        const delay = Math.floor((lo + h(S_LATELIST_DELAY) * (hi - lo)) / 1000) * 1000;
+        visibleAt = Math.max(visibleAt, created + delay, f.lateListingNotBefore);
+      }
       const baseCount = Math.floor(n / count) + (i < n % count ? 1 : 0);
       out.push({
         tenant: t,
@@ -113,10 +126,11 @@ export class Catalog {
         index: i,
         contentId: this.contentId(t, ct, slot, i),
         contentCreated: created,
-        visibleAt: late ? created + f.lateDelayMs : created,
+        visibleAt,
         contentExpiration: created + RETENTION_MS,
         baseCount,
         late,
+        lateListed,
         listedTwice: h(S_DUPLIST) < f.duplicateListingRate,
         duplicateRecord: i > 0 && h(S_DUPREC) < f.duplicateRecordRate,
         expired: h(S_EXPIRED) < f.expiredContentRate,

@@ -68,6 +68,7 @@ export class EmulatorLedger implements Ledger {
       contentExpiration: b.contentExpiration,
       recordCount: b.baseCount + (prev && prev.baseCount > 0 ? 1 : 0),
       late: b.late,
+      lateListed: b.lateListed,
       listedTwice: b.listedTwice,
       duplicateRecord: b.duplicateRecord,
       expired: b.expired,

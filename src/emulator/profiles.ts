@@ -4,6 +4,10 @@ import type { EmulatorContentType, Faults } from './types';
 export const NO_FAULTS: Faults = {
   lateContentRate: 0,
   lateDelayMs: 45 * 60_000,
+  lateListingRate: 0,
+  lateListingMinMs: 6 * 3_600_000,
+  lateListingMaxMs: 3 * 24 * 3_600_000,
+  lateListingNotBefore: 0,
   duplicateListingRate: 0,
   duplicateRecordRate: 0,
   invalidRecordRate: 0,
@@ -46,6 +50,7 @@ const PROFILES: Record<string, Profile> = {
     faults: {
       ...NO_FAULTS,
       lateContentRate: 0.05,
+      lateListingRate: 0.01,
       duplicateListingRate: 0.05,
       duplicateRecordRate: 0.05,
       invalidRecordRate: 0.01,

@@ -37,6 +37,19 @@ export interface Faults {
   /** Share of blobs whose contentCreated lies in the past but which only become listable `lateDelayMs` later. */
   lateContentRate: number;
   lateDelayMs: number;
+  /**
+   * Share of blobs listed hours to days late: listable only `lateListingMinMs`..`lateListingMaxMs`
+   * (drawn per blob) after their contentCreated, long after their window was first listed; their
+   * contentCreated stays in the old window. Independent of `lateContentRate`.
+   */
+  lateListingRate: number;
+  lateListingMinMs: number;
+  lateListingMaxMs: number;
+  /**
+   * Late-listed blobs are not listable before this instant either (ms since epoch; 0 = off): lets a
+   * test on a real clock make blobs of windows days old appear in the middle of a run.
+   */
+  lateListingNotBefore: number;
   /** Share of blobs announced twice in the listing (same contentId, a second entry listed later). */
   duplicateListingRate: number;
   /** Share of blobs that also carry a copy of a record from the previous blob (same Id, other key order). */
@@ -108,6 +121,8 @@ export interface LedgerBlob {
   /** Records in the blob, including a duplicated one when `duplicateRecord`. */
   recordCount: number;
   late: boolean;
+  /** Listed hours to days after its window (the late-listing fault). */
+  lateListed: boolean;
   listedTwice: boolean;
   duplicateRecord: boolean;
   /** Deliberately expired: listed, but 410 AF20051 on fetch. */

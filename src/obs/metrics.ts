@@ -26,6 +26,8 @@ export interface Metrics {
   blobsFetched(tenant: string, contentType: string, n: number): void;
   /** Content blobs that expired (AF20051 / 7-day limit) before they could be read. */
   blobsExpired(tenant: string, contentType: string, n: number): void;
+  /** Late blobs: found (never delivered) by a reconciliation sweep, older than the trailing window. */
+  lateBlobs(tenant: string, contentType: string, n: number): void;
   /** One HTTP request to the Management Activity API; `status` is the HTTP status or a short word (`network`, `timeout`). */
   apiRequest(tenant: string, operation: string, status: number | string): void;
   /** A 429 / AF429 answer. */
@@ -74,6 +76,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics & { readonly r
   const duplicate = counter('records_duplicate_total', 'Audit records dropped as already delivered.', ['tenant', 'content_type']);
   const blobs = counter('blobs_fetched_total', 'Content blobs read completely.', ['tenant', 'content_type']);
   const expired = counter('blobs_expired_total', 'Content blobs that expired before they could be read (lost).', ['tenant', 'content_type']);
+  const late = counter('late_blobs_total', 'Content blobs listed late, older than the trailing window, found and fetched by a reconciliation sweep.', ['tenant', 'content_type']);
   const api = counter('api_requests_total', 'Requests to the Management Activity API by operation and HTTP status.', ['tenant', 'operation', 'status']);
   const throttledC = counter('api_throttled_total', 'Throttled answers (HTTP 429) from the Management Activity API.', ['tenant']);
   const retries = counter('retries_total', 'Retries scheduled, by reason.', ['tenant', 'reason']);
@@ -114,6 +117,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics & { readonly r
     blobsExpired: (t, c, n) => {
       if (n > 0) expired.inc({ tenant: ten(t), content_type: ct(c) }, n);
     },
+    lateBlobs: (t, c, n) => {
+      if (n > 0) late.inc({ tenant: ten(t), content_type: ct(c) }, n);
+    },
     apiRequest: (t, operation, status) => api.inc({ tenant: ten(t), operation: op(operation), status: st(String(status)) }),
     throttled: (t) => throttledC.inc({ tenant: ten(t) }),
     retry: (t, reason) => retries.inc({ tenant: ten(t), reason: why(reason) }),
@@ -142,6 +148,7 @@ export const noopMetrics: Metrics = {
   recordsDuplicate: () => {},
   blobsFetched: () => {},
   blobsExpired: () => {},
+  lateBlobs: () => {},
   apiRequest: () => {},
   throttled: () => {},
   retry: () => {},

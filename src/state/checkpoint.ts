@@ -208,7 +208,6 @@ export class CheckpointStore {
   private state: 'new' | 'open' | 'closed' = 'new';
   /** Saves of one file run one after another, so an older write can't land after a newer one. */
   private readonly chains = new Map<string, Promise<void>>();
-  private tempSeq = 0;
 
   constructor(dir: string, opts: CheckpointStoreOptions = {}) {
     this.dir = path.resolve(dir);
@@ -357,39 +356,7 @@ export class CheckpointStore {
   }
 
   private async writeAtomic(file: string, body: Iterable<string>): Promise<void> {
-    const tmp = `${file}${TEMP_MARK}${process.pid}-${++this.tempSeq}`;
-    let fh: fs.promises.FileHandle | undefined;
-    try {
-      fh = await fs.promises.open(tmp, 'w', 0o644);
-      for (const piece of body) {
-        await fh.write(piece, null, 'utf8');
-        // Let the event loop run between slices: a large checkpoint must not stall API calls and acks.
-        await new Promise<void>((r) => setImmediate(r));
-      }
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await fs.promises.rename(tmp, file);
-    } catch (e) {
-      await fh?.close().catch(() => undefined);
-      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-      throw unwritable('write', file, e);
-    }
-    await this.syncDir();
-  }
-
-  /** Makes the rename itself durable (otherwise a power loss can bring back the old file). */
-  private async syncDir(): Promise<void> {
-    let dh: fs.promises.FileHandle | undefined;
-    try {
-      dh = await fs.promises.open(this.dir, 'r');
-      await dh.sync();
-    } catch (e) {
-      // Some platforms/filesystems can't fsync a directory; the rename is still atomic there.
-      if (!['EISDIR', 'EINVAL', 'EPERM', 'ENOTSUP'].includes(errno(e))) throw unwritable('sync', this.dir, e);
-    } finally {
-      await dh?.close().catch(() => undefined);
-    }
+    await writeFileAtomic(file, body);
   }
 
   private async readLock(): Promise<LockInfo | null | 'garbled' | 'empty'> {
@@ -469,7 +436,7 @@ export class CheckpointStore {
           await fs.promises.link(tmp, this.lockFile);
           this.lock = me;
           heldLocks.add(this.lockFile);
-          await this.syncDir();
+          await syncDir(this.dir);
           return;
         } catch (e) {
           if (e instanceof BridgeError) throw e;
@@ -501,3 +468,53 @@ export class CheckpointStore {
     }
   }
 }
+
+let tempSeq = 0;
+
+/**
+ * Replaces `file` atomically: temp file beside it, write, fsync, rename, fsync the directory. A crash
+ * at any instant leaves the old or the new content, never a torn file. Every state file goes through
+ * here (checkpoints, the delivered-blob record, the subscription start log, the record Id store); the
+ * temp name carries TEMP_MARK, so CheckpointStore.init() removes what a crash left behind.
+ */
+export async function writeFileAtomic(file: string, body: string | Uint8Array | Iterable<string>): Promise<void> {
+  const tmp = `${file}${TEMP_MARK}${process.pid}-${++tempSeq}`;
+  let fh: fs.promises.FileHandle | undefined;
+  try {
+    fh = await fs.promises.open(tmp, 'w', 0o644);
+    if (typeof body === 'string' || body instanceof Uint8Array) await fh.writeFile(body);
+    else {
+      for (const piece of body) {
+        await fh.write(piece, null, 'utf8');
+        // Let the event loop run between slices: a large checkpoint must not stall API calls and acks.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fh?.close().catch(() => undefined);
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    throw unwritable('write', file, e);
+  }
+  await syncDir(path.dirname(file));
+}
+
+/** Makes a rename durable (otherwise a power loss can bring back the old file). */
+async function syncDir(dir: string): Promise<void> {
+  let dh: fs.promises.FileHandle | undefined;
+  try {
+    dh = await fs.promises.open(dir, 'r');
+    await dh.sync();
+  } catch (e) {
+    // Some platforms/filesystems can't fsync a directory; the rename is still atomic there.
+    if (!['EISDIR', 'EINVAL', 'EPERM', 'ENOTSUP'].includes(errno(e))) throw unwritable('sync', dir, e);
+  } finally {
+    await dh?.close().catch(() => undefined);
+  }
+}
+
+/** File-name-safe form of an id, as checkpoint file names use it (for the other state files). */
+export const safeFilePart = safe;

@@ -101,4 +101,46 @@ describe('ack tracker', () => {
     assert.match(text, /contoso {2}Audit\.General {2}record r1 {2}in blob-9 {2}SINK_EVENT_TOO_LARGE/);
     assert.doesNotMatch(text, /lost blobs/);
   });
+  // issue 14: the delivered-blob record over the retention is durable state too; the tracker alone feeds and writes it.
+  it('feeds its FinishedRecord with finished units only, consults it, and writes it after the checkpoint when asked', async () => {
+    const store = memStore();
+    const held = new Set<string>();
+    const order: string[] = [];
+    const origSave = store.save.bind(store);
+    store.save = async (cp: Checkpoint) => {
+      await origSave(cp);
+      order.push('checkpoint');
+    };
+    let flushed: string[] = [];
+    const record = {
+      has: (u: { id: string }) => held.has(u.id),
+      add: (u: { id: string }) => void held.add(u.id),
+      flush: async () => {
+        flushed = [...held].sort();
+        order.push('record');
+      },
+    };
+    const ids = new DeliveredIds(100);
+    const t = await AckTracker.open({ ...deps(store, ids), record });
+    const times = ['2024-05-01T00:00:00Z', '2024-05-01T00:01:00Z', '2024-05-01T00:02:00Z'];
+    const w = t.window(policy(times));
+    // Read and partly acknowledged, never finished: no trace in the record.
+    t.batchAcked({ id: 'b0', at: times[0] }, ['r1'], []);
+    w.failed(0);
+    w.finished(1, { id: 'b1', at: times[1] });
+    t.lostLate({ id: 'old-lost', at: '2024-04-28T00:00:00Z' }, 'CONTENT_EXPIRED');
+    t.finishedLate({ id: 'old-late', at: '2024-04-27T00:00:00Z' });
+    assert.deepEqual([...held].sort(), ['b1', 'old-late', 'old-lost']);
+    assert.equal(t.isFinished({ id: 'b0', at: times[0] }), false);
+    // Found in the record alone (e.g. after `recent` was pruned): finished.
+    held.add('from-disk');
+    assert.equal(t.isFinished({ id: 'from-disk', at: '2024-04-26T00:00:00Z' }), true);
+    await t.persist();
+    assert.deepEqual(order, ['checkpoint'], 'a plain persist leaves the record alone');
+    await t.persist({ record: true });
+    assert.deepEqual(order, ['checkpoint', 'checkpoint', 'record']);
+    assert.deepEqual(flushed, ['b1', 'from-disk', 'old-late', 'old-lost']);
+    const cp = JSON.parse([...store.files.values()][0]) as Checkpoint;
+    assert.deepEqual(cp.lost.map((l) => l.contentId), ['old-lost']);
+  });
 });

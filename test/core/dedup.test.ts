@@ -36,4 +36,19 @@ describe('record-Id de-duplication', () => {
     assert.equal(usableId({ Id: 'x' }), 'x');
     for (const r of [{}, { Id: '' }, { Id: 7 }, { Id: null }, { Id: ['x'] }, { Id: { a: 1 } }, null, 'Id', [1]]) assert.equal(usableId(r), undefined, JSON.stringify(r));
   });
+  // issue 14: the persistent record Id store is told of acknowledged Ids, here, and only of them.
+  it('tells onAdded of every Id added (acknowledged), per tenant; Ids seeded from an earlier run are not told again', () => {
+    const told: Array<[string, string[]]> = [];
+    const d = new DeliveredIds(100, (t, ids) => told.push([t, [...ids]]));
+    d.seed('t1', ['old']);
+    assert.equal(d.has('t1', 'old'), true);
+    d.addAll('t1', ['a', 'b']);
+    d.addAll('t2', []);
+    d.add('t2', 'a');
+    assert.deepEqual(told, [
+      ['t1', ['a', 'b']],
+      ['t2', ['a']],
+    ]);
+    assert.equal(d.has('t2', 'b'), false);
+  });
 });

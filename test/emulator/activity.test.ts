@@ -76,6 +76,9 @@ describe('emulator: Activity API contract', () => {
       const s = await a.start('DLP.All');
       assert.equal(s.status, 200);
       assert.deepEqual(s.json, { contentType: 'DLP.All', status: 'enabled', webhook: null });
+      clock.now += 15 * 60_000;
+      tok = await token(em);
+      a = api(em, tok);
       assertAfError(await a.start('DLP.All'), 400, 'AF20024');
       const stop = await a.post('subscriptions/stop?contentType=DLP.All');
       assert.equal(stop.status, 200);
@@ -84,7 +87,29 @@ describe('emulator: Activity API contract', () => {
       assertAfError(await a.post('subscriptions/stop?contentType=DLP.All'), 400, 'AF20022');
       const list1 = await a.get('subscriptions/list');
       assert.deepEqual(list1.json.map((x: { contentType: string; status: string }) => [x.contentType, x.status]), [[GENERAL, 'enabled'], ['DLP.All', 'disabled']]);
+      clock.now += 15 * 60_000;
+      tok = await token(em);
+      a = api(em, tok);
       assert.equal((await a.start('DLP.All')).status, 200);
+    });
+
+    it('refuses a start within 15 minutes of the last one with 429 "too many frequent subscription start requests", per tenant and content type', async () => {
+      assert.equal((await a.start('DLP.All')).status, 200);
+      clock.now += 4000;
+      const r = await a.start('DLP.All');
+      assertAfError(r, 429, 'AF429');
+      assert.equal(r.json.error.message, 'Too many frequent subscription start requests. Please retry again after 14m 56s');
+      // Another content type, or another tenant, has its own 15 minutes.
+      assert.equal((await a.start('Audit.Exchange')).status, 200);
+      const b = api(em, await token(em, em.tenants[1]), em.tenants[1]);
+      assert.equal((await b.start('DLP.All')).status, 200);
+      // A refused request does not restart the wait; after it, an enabled subscription answers AF20024.
+      clock.now += 14 * 60_000 + 55_000;
+      assert.match((await a.start('DLP.All')).json.error.message, /after 0m 1s$/);
+      clock.now += 1000;
+      assertAfError(await a.start('DLP.All'), 400, 'AF20024');
+      // Invalid requests are refused before they count.
+      assertAfError(await a.start('Audit.Everything'), 400, 'AF20020');
     });
 
     it('validates content types (AF20020, AF20001) and webhooks (AF20021, AF20003)', async () => {

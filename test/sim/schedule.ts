@@ -10,7 +10,12 @@ const blob: fc.Arbitrary<BlobSpec> = fc
     ct: fc.integer({ min: 0, max: 1 }),
     createdSec: fc.integer({ min: -4 * 3600, max: 600 }),
     records: fc.integer({ min: 1, max: 6 }),
-    lateSec: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3600 }) }),
+    // Late content: within the trailing window mostly, sometimes hours to days late (only the sweep finds it).
+    lateSec: fc.oneof(
+      { weight: 8, arbitrary: fc.constant(0) },
+      { weight: 2, arbitrary: fc.integer({ min: 1, max: 3600 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 3 * 3600, max: 2 * 86400 }) },
+    ),
     dupInListing: fc.boolean(),
     fetches: fc.array(fetchFault, { maxLength: 6 }),
     expiresSec: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 5 * 3600 }) }),

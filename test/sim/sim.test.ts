@@ -81,4 +81,24 @@ describe('simulation: at least once under faults, restarts and refusals', functi
     assert.deepEqual(r.violations, []);
     assert.ok(r.stats.acked > 0 && r.stats.sessions >= 3);
   });
+  // issue 14: a blob listed a day after its window (three hours old) was listed, past the trailing window.
+  it('a blob listed a day late, below the trailing window, is found by the reconciliation sweep (control: missed without it)', async () => {
+    const s = {
+      blobs: [
+        { ct: 0, createdSec: -3 * 3600, records: 3, lateSec: 86_400, dupInListing: false, fetches: ['fail' as const], expiresSec: 0, noId: [], tooLarge: [], hopeless: false, reDelivered: null },
+        { ct: 0, createdSec: -60, records: 2, lateSec: 0, dupInListing: false, fetches: [], expiresSec: 0, noId: [], tooLarge: [], hopeless: false, reDelivered: null },
+      ],
+      sink: ['lost-ack' as const],
+      listThrottled: [],
+      crashesSec: [120],
+      blobConcurrency: 2,
+      maxBatchEvents: 1,
+      maxInFlight: 2,
+      phaseSec: 300,
+    };
+    const r = await runSchedule(s);
+    assert.deepEqual(r.violations, []);
+    const control = await runSchedule({ ...s, noSweep: true });
+    assert.ok(control.violations.some((v) => /blob-000 record b0r0 .*never acknowledged nor reported lost/.test(v)), control.violations.join('\n'));
+  });
 });

@@ -10,7 +10,12 @@
  * - at every checkpoint write: the checkpoint covers no record that was not acknowledged (or reported
  *   lost with its Id, or lost with its blob at the source);
  * - at the end: every record the source holds was acknowledged at least once or reported lost;
- * - duplicates (acknowledged receipts of one record) within the stated bound.
+ * - duplicates (acknowledged receipts of one record) within the stated bound;
+ * - at every write of the delivered-blob record (issue 14): it holds no blob with a record not
+ *   acknowledged (nor reported lost).
+ * The reconciliation sweep runs too (every RECONCILE_MS of virtual time, over an in-memory record that
+ * a kill -9 cuts like the store), and some blobs are listed hours to days late, past the trailing
+ * window: only the sweep finds those.
  */
 import type { ActivityApi, ContentRef, EncodedBatch, OutEvent, RecordValidator, Sink } from '../../src/contracts';
 import { BridgeError } from '../../src/errors';
@@ -23,6 +28,8 @@ import { makeReducer } from '../../src/core/rejects';
 import { Semaphore, type Clock } from '../../src/core/limits';
 import { checkpointShapeProblem, type Checkpoint } from '../../src/state/checkpoint';
 import { ContentTypePoller } from '../../src/sources/o365/poller';
+import { Reconciler, type BlobRecord } from '../../src/sources/o365/reconcile';
+import type { SweepRecord } from '../../src/state/delivered-blobs';
 
 // ---- the schedule --------------------------------------------------------------------------------
 
@@ -66,6 +73,8 @@ export interface Schedule {
   maxInFlight: number;
   /** Length of the faulty phase (s); then a calm session finishes the job. */
   phaseSec: number;
+  /** No reconciliation sweep (a control: blobs listed later than the trailing window are then missed). */
+  noSweep?: boolean;
 }
 
 // ---- the virtual clock -------------------------------------------------------------------------
@@ -165,6 +174,14 @@ const T0 = Date.parse('2024-05-01T12:00:00Z');
 const INTERVAL_MS = 60_000;
 const ACK_TIMEOUT_MS = 5_000;
 const TRAILING_MS = 120 * 60_000;
+const RECONCILE_MS = 5 * 60_000;
+
+interface RecordFile {
+  createdAt: number;
+  coverageStart: number | null;
+  lastSweep?: SweepRecord;
+  ids: string[];
+}
 
 interface SimRecord {
   key: string;
@@ -197,6 +214,8 @@ export class World {
   /** Receipts the receiver acknowledged whose ack never reached the bridge, per record key. */
   readonly lostAcks = new Map<string, number>();
   readonly files = new Map<string, string>();
+  /** The delivered-blob records as last written, per content type. */
+  readonly recordFiles = new Map<string, string>();
   readonly violations: string[] = [];
   session = 0;
   private sinkCalls = 0;
@@ -394,7 +413,58 @@ export class World {
     };
   }
 
+  // ---- the delivered-blob record (in memory; a write is cut by a kill like the store's) ----
+
+  openRecord(session: number, ct: string): BlobRecord {
+    const w = this;
+    const text = w.recordFiles.get(ct);
+    const file: RecordFile = text ? (JSON.parse(text) as RecordFile) : { createdAt: w.clock.t, coverageStart: null, ids: [] };
+    const ids = new Set(file.ids);
+    return {
+      existed: text !== undefined,
+      has: (id: string) => ids.has(id),
+      add: (id: string) => void ids.add(id),
+      get createdAt() {
+        return file.createdAt;
+      },
+      get coverageStart() {
+        return file.coverageStart;
+      },
+      noteCoverageStart(ms: number) {
+        if (file.coverageStart === null) file.coverageStart = ms;
+      },
+      get lastSweep() {
+        return file.lastSweep;
+      },
+      setLastSweep(s: SweepRecord) {
+        file.lastSweep = s;
+      },
+      async flush() {
+        const body = JSON.stringify({ ...file, ids: [...ids] });
+        await w.clock.sleep(session, 2);
+        if (w.session !== session) return new Promise<void>(() => undefined);
+        w.recordFiles.set(ct, body);
+        w.checkRecord(ct, new Set(ids));
+      },
+    };
+  }
+
   // ---- invariants ----
+
+  /** The delivered-blob record holds only finished blobs. */
+  checkRecord(ct: string, ids: Set<string>): void {
+    const text = this.files.get(`${TENANT}/${ct}`);
+    const cp: Checkpoint = text ? (JSON.parse(text) as Checkpoint) : { version: 1, tenantId: TENANT, contentType: ct, cursor: null, doneAtCursor: [], recent: [], lost: [], updatedAt: '' };
+    for (const b of this.blobs) {
+      if (b.ref.contentType !== ct || !ids.has(b.ref.contentId)) continue;
+      for (const r of b.records) {
+        if (!this.satisfied(b, r, cp)) {
+          this.violations.push(`t+${(this.clock.t - T0) / 1000}s: delivered-blob record ${ct} holds ${b.ref.contentId}, record ${r.key} never acknowledged`);
+          return;
+        }
+      }
+    }
+  }
 
   private satisfied(b: SimBlob, r: SimRecord, cp: Checkpoint): boolean {
     if ((this.ackedKeys.get(r.key) ?? 0) > 0) return true;
@@ -458,15 +528,36 @@ export class World {
     const validator: RecordValidator = { mode: 'default', validate: (r) => ({ valid: true, recordType: (r as { RecordType?: number }).RecordType ?? null, errors: [], warnings: [] }) };
     const api = this.api(session);
     const store = this.store(session);
+    // One Reconciler per content type for the session (as the bridge keeps one across passes).
+    const reconcilers = new Map(
+      CONTENT_TYPES.map((ct) => [
+        ct,
+        new Reconciler({
+          stateDir: '/nonexistent',
+          tenantId: TENANT,
+          contentType: ct,
+          intervalMs: RECONCILE_MS,
+          ageMarginMs: 15 * 60_000,
+          concurrency: this.s.blobConcurrency,
+          listContent: (start, end) => api.listContent(ct, start, end),
+          logger: silentLogger,
+          countLate: () => {},
+          now: clock.now,
+          stop: stopFetching.signal,
+          openRecord: async () => this.openRecord(session, ct),
+        }),
+      ]),
+    );
     const loop = async () => {
       while (!stopFetching.signal.aborted) {
         this.passes++;
         await Promise.all(
           CONTENT_TYPES.map((ct) =>
             new ContentTypePoller(
-              { tenantId: TENANT, contentType: ct, api, store, validator, router, delivery, delivered, blobSlots: slots, logger: silentLogger, metrics: noopMetrics, clock },
+              { tenantId: TENANT, contentType: ct, api, store, validator, router, delivery, delivered, blobSlots: slots, logger: silentLogger, metrics: noopMetrics, clock, reconcile: this.s.noSweep ? undefined : reconcilers.get(ct) },
               {
-                initialLookbackMs: 6 * 3_600_000,
+                // Past the calm phase's jump (blobs listed up to 2 days late): every blob is in scope.
+                initialLookbackMs: 3 * 86_400_000,
                 trailingMs: TRAILING_MS,
                 ageMarginMs: 15 * 60_000,
                 blobConcurrency: this.s.blobConcurrency,
@@ -526,13 +617,14 @@ export class World {
       this.session++;
       sess.stop();
     }
-    // Calm: no more faults, once every blob is listable; a session runs two passes, then stops cleanly.
+    // Calm: no more faults, once every blob is listable; a session runs passes over one sweep interval
+    // (a blob listed later than the trailing window is found by the sweep only), then stops cleanly.
     this.faulty = false;
     this.clock.t = Math.max(this.clock.t, ...this.blobs.map((b) => b.availableAt + 1000));
     const sess = this.startSession();
     const passesBefore = this.passes;
     const stopAfter = (async () => {
-      while (this.passes < passesBefore + 2) await this.clock.sleep(-1, 1000);
+      while (this.passes < passesBefore + 2 + Math.ceil(RECONCILE_MS / INTERVAL_MS)) await this.clock.sleep(-1, 1000);
       await this.clock.sleep(-1, INTERVAL_MS / 2);
       sess.stop();
     })();

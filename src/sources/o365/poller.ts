@@ -19,6 +19,7 @@ import { PROTO_KEY_RENAMED, readRecords, renameProtoKeys } from './blob-reader';
 import type { BatchReport, Delivery, SentBatch } from '../../core/delivery';
 import { usableId, type DeliveredIds } from '../../core/dedup';
 import { AckTracker, type CheckpointStoreLike, type RunCounts, type TrackedWindow } from '../../core/ack-tracker';
+import type { Reconciler } from './reconcile';
 import { backoffDelay } from '../../net/retry';
 import { realClock, type Clock, type Semaphore } from '../../core/limits';
 import { compareRefs, isContentRef, listingStart, planWindows, uniqueRefs, WindowFinalizer, type PlanOptions } from './windows';
@@ -64,6 +65,11 @@ export interface PollerDeps {
   metrics: Metrics;
   progress?: ProgressLike;
   clock?: Clock;
+  /**
+   * issue-14 hook: the delivered-blob record over the retention and the reconciliation sweep. The
+   * record is fed and written by the ack tracker only (as its FinishedRecord).
+   */
+  reconcile?: Pick<Reconciler, 'begin' | 'asRecord' | 'maybeSweep'>;
 }
 
 export interface PollerOptions {
@@ -140,6 +146,7 @@ export class ContentTypePoller {
         if (cp.cursor) metrics.checkpointLagSeconds(tenantId, contentType, Math.max(0, (this.clock.now() - Date.parse(cp.cursor)) / 1000));
       },
       onLostRecords: (n) => metrics.recordsLost(tenantId, contentType, n),
+      record: this.d.reconcile?.asRecord(), // issue-14 hook: consulted by isFinished, fed by markFinished, written by persist({ record: true })
     });
     tracker.trackRun(started, () => countsOf(result));
     const plan: PlanOptions = {
@@ -149,6 +156,8 @@ export class ContentTypePoller {
       ageMarginMs: this.o.ageMarginMs,
     };
     const start = listingStart(tracker.cursor.cursor, plan);
+    // issue-14 hook 1: open the delivered-blob record (seeded with the checkpoint's recent blobs); before prune.
+    if (await this.d.reconcile?.begin(tracker.state, start)) await tracker.persist({ record: true });
     // Blobs older than where listing starts can't be listed again: no need to remember them.
     tracker.prune(start - 60_000);
     const windows = planWindows(start, plan);
@@ -211,19 +220,47 @@ export class ContentTypePoller {
 
         result.failedBlobs += failed;
         if (!stopped() && win.close()) this.d.progress?.windowDone(tenantId, contentType);
-        await tracker.persist();
+        await tracker.persist({ record: true }); // issue-14: the delivered-blob record once per window
         if (fatal) throw fatal;
         // A failed blob holds the cursor; windows after it would only pile up work behind it.
         if (failed > 0) break;
+      }
+      // issue-14 hook 5: the reconciliation sweep, when due; below the cursor, which it never moves.
+      if (this.d.reconcile && !stopped()) {
+        await this.d.reconcile.maybeSweep(tracker.cursor.cursor, (ref) => this.deliverLate(ref, tracker, result));
+        await tracker.persist({ record: true });
       }
     } catch (err) {
       result.error = isBridgeError(err) ? err : new BridgeError('INTERNAL', (err as Error)?.message ?? String(err), { cause: err });
       if (result.error.code === 'STATE_UNWRITABLE' || result.error.code === 'STATE_CORRUPT') throw result.error;
       if (!(this.o.stopFetching.aborted && result.error.details.aborted)) logger.error('pass failed', { tenant: tenantId, contentType, err: result.error });
-      await tracker.persist();
+      await tracker.persist({ record: true });
     }
     result.cursor = tracker.cursor.cursor;
     return result;
+  }
+
+  /**
+   * issue-14: one blob found by the sweep (below the cursor), through the same path as any other;
+   * resolves once every record of it has its outcome. The ack tracker records it finished.
+   */
+  private async deliverLate(ref: ContentRef, tracker: AckTracker, result: PassResult): Promise<'done' | 'lost' | 'failed'> {
+    const unit = { id: ref.contentId, at: ref.contentCreated };
+    const outcome = await this.d.blobSlots.run(() => this.processBlob(ref, tracker, result));
+    if (outcome.kind === 'failed') {
+      result.failedBlobs++;
+      await tracker.persist();
+      return 'failed';
+    }
+    if (outcome.kind === 'lost') {
+      this.reportLost(ref, outcome.code, result);
+      tracker.lostLate(unit, outcome.code);
+    } else {
+      result.blobs++;
+      tracker.finishedLate(unit);
+    }
+    await tracker.persist();
+    return outcome.kind;
   }
 
   private reportLost(ref: ContentRef, code: string, result: PassResult): void {

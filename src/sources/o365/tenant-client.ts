@@ -22,7 +22,7 @@ export function createTenantClient(
   cfg: Pick<Config, 'http'>,
   t: TenantConfig,
   logger: Logger,
-  extra: Partial<Pick<ActivityApiOptions, 'maxBlobBytes' | 'clock' | 'metrics' | 'signal' | 'retry'>> = {},
+  extra: Partial<Pick<ActivityApiOptions, 'maxBlobBytes' | 'clock' | 'metrics' | 'signal' | 'retry' | 'subscriptionStarts'>> = {},
 ): TenantClient {
   const ep = resolveCloud({ cloud: t.cloud, apiUrl: t.apiUrl, authorityUrl: t.authorityUrl });
   const log = logger.child({ tenant: t.name });

@@ -11,7 +11,7 @@ import { BridgeError, isBridgeError, redactUri } from '../../../errors';
 import { silentLogger, type Logger } from '../../../obs/log';
 import type { Metrics } from '../../../obs/metrics';
 import type { HttpStack } from '../../../net/http';
-import { mapHttpError, mapTransportError, HINT_AUDIT_OFF, type CallContext } from './errors';
+import { mapHttpError, mapTransportError, parseErrorBody, HINT_AUDIT_OFF, type CallContext } from './errors';
 import { abortError, withRetry, parseRetryAfter, type RetryOptions } from '../../../net/retry';
 import { RateLimiter, DEFAULT_REQUESTS_PER_MINUTE } from './rate-limiter';
 import {
@@ -28,6 +28,7 @@ import {
 } from './window';
 import { apiOrigin, assertApiOrigin, listingStart, operationUrl, withPublisher } from './urls';
 import { guardBlobStream, tooLarge } from './blob-stream';
+import { noteListed, quietFeedStart } from '../quiet-feed';
 
 export { clampWindow, MAX_WINDOW_MS, MAX_AGE_MS, WINDOW_SAFETY_MARGIN_MS, earliestStart, formatApiTime } from './window';
 
@@ -55,6 +56,23 @@ export interface ActivityApiOptions {
   maxListingPages?: number;
   /** Entries one listing collects at most. Default 200,000. */
   maxListingEntries?: number;
+  /**
+   * When start requests were sent, so none is repeated within 15 minutes, across restarts too
+   * (the bridge passes the state dir's start log; default: in memory).
+   */
+  subscriptionStarts?: StartLogLike;
+}
+
+/** One remembered start request (the state dir's start log implements this shape). */
+export interface StartLogEntry {
+  requestedAt: number;
+  notBefore: number;
+  outcome: string;
+}
+
+export interface StartLogLike {
+  get(tenantId: string, contentType: string): StartLogEntry | undefined;
+  put(tenantId: string, contentType: string, e: StartLogEntry): Promise<void>;
 }
 
 /**
@@ -77,13 +95,18 @@ export interface ListingInfo {
 export interface SubscriptionResult extends SubscriptionStatus {
   /** Set when the content type could not be enabled (e.g. API_SUBSCRIPTION_DISABLED). */
   error?: BridgeError;
+  /** With status `pending`: a start was requested (or refused as too frequent); no new request before this (ms). */
+  notBefore?: number;
 }
 
 /** The ActivityApi contract plus what the CLI and poller use. */
 export interface ActivityClient extends ActivityApi {
   listContent(contentType: string, start: Date, end: Date, info?: ListingInfo): AsyncGenerator<ContentRef[]>;
   listSubscriptions(): Promise<SubscriptionStatus[]>;
-  /** Starts one content type; `AF20024` (already enabled) is success. */
+  /**
+   * Starts one content type (one request, never retried on throttling); `AF20024` (already enabled) is
+   * success; "too many frequent subscription start requests" (HTTP 429) is API_THROTTLED, not retryable.
+   */
   startSubscription(contentType: string): Promise<SubscriptionStatus>;
   stopSubscription(contentType: string): Promise<void>;
   ensureSubscriptions(contentTypes: readonly string[]): Promise<SubscriptionResult[]>;
@@ -98,6 +121,16 @@ export interface ActivityClient extends ActivityApi {
 export const DEFAULT_MAX_BLOB_BYTES = 256 * 1024 * 1024;
 /** Microsoft asks for 15 minutes between start requests for the same content type. */
 export const START_INTERVAL_MS = 15 * 60_000;
+
+/**
+ * The wait in a start refusal, "Too many frequent subscription start requests. Please retry again
+ * after 14m 56s" (the form Elastic's integration was answered with), in ms; undefined when absent.
+ */
+export function parseStartWait(message: string | undefined): number | undefined {
+  const m = /retry\s+(?:again\s+)?after\s+(?:(\d+)\s*h\s*)?(?:(\d+)\s*m\s*)?(?:(\d+)\s*s)?/i.exec(message ?? '');
+  if (!m || (m[1] === undefined && m[2] === undefined && m[3] === undefined)) return undefined;
+  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000;
+}
 /** Skew beyond which we warn (Date has 1-second resolution). */
 export const SKEW_WARN_MS = 3 * 60_000;
 /** A next-page link starting closer than this to the 7-day limit is dropped (the request would fail on arrival). */
@@ -138,6 +171,8 @@ interface Call {
   kind: 'api' | 'blob';
   stream?: boolean;
   signal?: AbortSignal;
+  /** Errors that end the call at once instead of being retried (a throttled subscription start). */
+  final?: (e: BridgeError) => boolean;
 }
 
 async function readSmall(stream: Readable, max: number): Promise<string> {
@@ -191,10 +226,9 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
   let skewMs = 0;
   const skewSamples: number[] = [];
   let lastSkewWarn = -Infinity;
-  const lastStart = new Map<string, number>();
-  /** Per content type: listed time with no content at all, for the "audit logging off?" hint. */
-  const emptyMs = new Map<string, number>();
-  const warnedEmpty = new Set<string>();
+  const starts: StartLogLike = opts.subscriptionStarts ?? memoryStartLog();
+  /** issue-14: real time since anything was listed, in any content type of the tenant ("audit logging off?"). */
+  let quiet = quietFeedStart(clock());
 
   const observeDate = (res: AxiosResponse) => {
     const d = header(res, 'date');
@@ -302,7 +336,9 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
           return { res, body: empty ? undefined : parseJson(text, ctx.uri, res.status) };
         }
         const body = call.stream ? await readSmall(res.data as Readable, MAX_ERROR_BODY_BYTES) : res.data;
-        throw mapHttpError(res.status, body, ctx, parseRetryAfter(header(res, 'retry-after'), clock()));
+        const mapped = mapHttpError(res.status, body, ctx, parseRetryAfter(header(res, 'retry-after'), clock()));
+        if (call.final?.(mapped)) throw new BridgeError(mapped.code, mapped.message, { retryable: false, details: { ...mapped.details, apiMessage: parseErrorBody(body).message ?? null } });
+        throw mapped;
       },
       {
         ...retryOpts,
@@ -327,19 +363,51 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
     return body as SubscriptionStatus[];
   };
 
-  const startSubscription = async (contentType: string): Promise<SubscriptionStatus> => {
-    lastStart.set(contentType, clock());
+  type StartAnswer = { kind: 'started'; status: SubscriptionStatus } | { kind: 'already' } | { kind: 'wait'; waitMs: number; error: BridgeError };
+
+  /**
+   * One start request. Written to the start log before it is sent (a crash right after sending still
+   * counts for the 15 minutes), and never retried on throttling: every attempt would restart the wait.
+   */
+  const requestStart = async (contentType: string): Promise<StartAnswer> => {
+    const t = clock();
+    await starts.put(tenantId, contentType, { requestedAt: t, notBefore: t + START_INTERVAL_MS, outcome: 'sent' });
     const url = operationUrl(apiRoot, tenantId, 'subscriptions/start', { contentType });
     try {
-      const { body } = await request({ method: 'POST', url, kind: 'api' });
+      const { body } = await request({ method: 'POST', url, kind: 'api', final: (e) => e.code === 'API_THROTTLED' });
       const b = (body && typeof body === 'object' ? body : {}) as Partial<SubscriptionStatus>;
+      await starts.put(tenantId, contentType, { requestedAt: t, notBefore: t + START_INTERVAL_MS, outcome: 'started' });
       log.info('subscription started', { contentType });
-      return { contentType: b.contentType ?? contentType, status: b.status ?? 'enabled', webhook: b.webhook ?? null };
+      return { kind: 'started', status: { contentType: b.contentType ?? contentType, status: b.status ?? 'enabled', webhook: b.webhook ?? null } };
     } catch (err) {
       // AF20024: "already enabled, no property change" — success, not an error.
-      if (isBridgeError(err) && err.details.afCode === 'AF20024') return { contentType, status: 'enabled', webhook: null };
+      if (isBridgeError(err) && err.details.afCode === 'AF20024') {
+        await starts.put(tenantId, contentType, { requestedAt: t, notBefore: t + START_INTERVAL_MS, outcome: 'already-enabled' });
+        return { kind: 'already' };
+      }
+      if (isBridgeError(err, 'API_THROTTLED')) {
+        // "Too many frequent subscription start requests. Please retry again after 14m 56s": started
+        // recently (by us before a restart, or by another tool), or wait. Either way: not a failure.
+        const told = parseStartWait(String(err.details.apiMessage ?? err.message));
+        const ra = typeof err.details.retryAfterMs === 'number' ? err.details.retryAfterMs : undefined;
+        const waitMs = Math.max(told ?? ra ?? START_INTERVAL_MS, 1000);
+        const notBefore = Math.max(t + START_INTERVAL_MS, clock() + waitMs);
+        await starts.put(tenantId, contentType, { requestedAt: t, notBefore, outcome: 'wait' });
+        return { kind: 'wait', waitMs: notBefore - clock(), error: err };
+      }
       throw err;
     }
+  };
+
+  const startSubscription = async (contentType: string): Promise<SubscriptionStatus> => {
+    const a = await requestStart(contentType);
+    if (a.kind === 'started') return a.status;
+    if (a.kind === 'already') return { contentType, status: 'enabled', webhook: null };
+    throw new BridgeError(
+      'API_THROTTLED',
+      `the API refused to start ${contentType} now (start requests must be 15 minutes apart); ask again in ${Math.ceil(a.waitMs / 60_000)} min, or check \`subscriptions list\`: it may be enabled already`,
+      { retryable: false, details: { ...a.error.details, contentType, retryAfterMs: a.waitMs } },
+    );
   };
 
   const stopSubscription = async (contentType: string): Promise<void> => {
@@ -348,6 +416,7 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
   };
 
   const ensureSubscriptions = async (contentTypes: readonly string[]): Promise<SubscriptionResult[]> => {
+    // List first: an enabled subscription needs no start request at all.
     const current = await listSubscriptions();
     const out: SubscriptionResult[] = [];
     for (const ct of contentTypes) {
@@ -356,15 +425,32 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
         out.push(found);
         continue;
       }
-      const last = lastStart.get(ct);
-      if (last !== undefined && clock() - last < START_INTERVAL_MS) {
-        // Don't hammer subscriptions/start: Microsoft asks for 15 minutes between attempts.
-        log.info('subscription start requested recently; not asking again yet', { contentType: ct, status: found?.status ?? 'absent' });
-        out.push({ contentType: ct, status: found?.status ?? 'pending', webhook: found?.webhook ?? null });
+      const pending = (notBefore: number): SubscriptionResult => ({ contentType: ct, status: 'pending', webhook: found?.webhook ?? null, notBefore });
+      const last = starts.get(tenantId, ct);
+      if (last !== undefined && clock() < last.notBefore) {
+        // Don't hammer subscriptions/start: Microsoft asks for 15 minutes between attempts (kept across restarts).
+        log.info('subscription start requested recently; not asking again yet', {
+          contentType: ct,
+          status: found?.status ?? 'absent',
+          requestedAt: new Date(last.requestedAt).toISOString(),
+          notBefore: new Date(last.notBefore).toISOString(),
+        });
+        out.push(pending(last.notBefore));
         continue;
       }
       try {
-        out.push(await startSubscription(ct));
+        const a = await requestStart(ct);
+        if (a.kind === 'started') out.push(a.status);
+        else if (a.kind === 'already') out.push({ contentType: ct, status: 'enabled', webhook: found?.webhook ?? null });
+        else {
+          const notBefore = clock() + a.waitMs;
+          log.info('subscription start refused as too frequent: it was started recently, or must wait; asking again later', {
+            contentType: ct,
+            waitSeconds: Math.round(a.waitMs / 1000),
+            notBefore: new Date(notBefore).toISOString(),
+          });
+          out.push(pending(notBefore));
+        }
       } catch (err) {
         if (isBridgeError(err, 'API_SUBSCRIPTION_DISABLED') || isBridgeError(err, 'API_BAD_REQUEST')) {
           log.error('subscription could not be enabled', { contentType: ct, error: err });
@@ -377,17 +463,10 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
     return out;
   };
 
-  const noteListing = (contentType: string, win: ClampedWindow, items: number) => {
-    if (items > 0) {
-      emptyMs.delete(contentType);
-      return;
-    }
-    const total = (emptyMs.get(contentType) ?? 0) + (+win.end - +win.start);
-    emptyMs.set(contentType, total);
-    if (total >= MAX_WINDOW_MS && !warnedEmpty.has(contentType)) {
-      warnedEmpty.add(contentType);
-      log.warn('no content listed for 24 hours', { contentType, hint: `an empty feed often means unified audit logging is off or admin consent is missing: ${HINT_AUDIT_OFF}` });
-    }
+  const noteListing = (contentType: string, _win: ClampedWindow, items: number) => {
+    const { state, warn } = noteListed(quiet, clock(), items); // issue-14 hook: pure rule in ../quiet-feed.ts
+    quiet = state;
+    if (warn) log.warn('no content listed for 24 hours in any content type', { contentType, since: new Date(state.since).toISOString(), hint: `an empty feed often means unified audit logging is off or admin consent is missing: ${HINT_AUDIT_OFF}` });
   };
 
   /** A page's identity: its URL as we send it (PublisherIdentifier added), so A → B → A is seen as a loop. */
@@ -556,5 +635,13 @@ export function createActivityApi(opts: ActivityApiOptions): ActivityClient {
     get clockSkewMs() {
       return skewMs;
     },
+  };
+}
+
+function memoryStartLog(): StartLogLike {
+  const m = new Map<string, StartLogEntry>();
+  return {
+    get: (t, ct) => m.get(`${t}|${ct}`),
+    put: async (t, ct, e) => void m.set(`${t}|${ct}`, { ...e }),
   };
 }

@@ -2,7 +2,11 @@ import { strict as assert } from 'node:assert';
 import * as zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { createHttpStack, type HttpStack } from '../../../../src/net/http';
-import { createActivityApi, type ActivityApiOptions, type ListingInfo, MAX_AGE_MS, WINDOW_SAFETY_MARGIN_MS, START_INTERVAL_MS } from '../../../../src/sources/o365/api/client';
+import { createActivityApi, parseStartWait, type ActivityApiOptions, type ListingInfo, MAX_AGE_MS, WINDOW_SAFETY_MARGIN_MS, START_INTERVAL_MS } from '../../../../src/sources/o365/api/client';
+import { FileStartLog, MemoryStartLog } from '../../../../src/state/subscriptions';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as pathMod from 'node:path';
 import { formatApiTime, MAX_SKEW_CORRECTION_MS, parseApiTime } from '../../../../src/sources/o365/api/window';
 import { BridgeError } from '../../../../src/errors';
 import { memoryLogger } from '../../../../src/obs/log';
@@ -314,15 +318,39 @@ describe('api/client (local server)', () => {
       assert.ok(srv.seen.every((s) => query(s.url).get('nextPage') === null), 'aged links never followed');
     });
 
-    it('warns once when a content type stays empty for 24 hours (audit logging off?)', async () => {
+    it('warns once when nothing is listed in any content type for 24 hours of real time (audit logging off?)', async () => {
       srv.handler = (_q, res) => json(res, 200, []);
       const log = memoryLogger();
       const client = api({ logger: log });
-      const now = Date.now();
-      for (let h = 30; h > 0; h -= 6) await pages(client.listContent('Audit.Exchange', new Date(now - h * 3_600_000), new Date(now - (h - 6) * 3_600_000)));
-      const warns = log.lines.filter((l) => /no content listed for 24 hours/.test(l));
-      assert.equal(warns.length, 1);
-      assert.match(warns[0], /unified audit logging/);
+      const t0 = fake.now;
+      const H = 3_600_000;
+      // 30 h of windows listed at once: no real time has passed, no warning (windows are not time).
+      for (let h = 30; h > 0; h -= 6) await pages(client.listContent('Audit.Exchange', new Date(t0 - h * H), new Date(t0 - (h - 6) * H)));
+      const warns = () => log.lines.filter((l) => /no content listed for 24 hours/.test(l));
+      assert.equal(warns().length, 0);
+      fake.now = t0 + 24 * H - 1000;
+      await pages(client.listContent('Audit.Exchange', new Date(fake.now - 3 * H), new Date(fake.now)));
+      assert.equal(warns().length, 0);
+      fake.now = t0 + 24 * H;
+      await pages(client.listContent('Audit.Exchange', new Date(fake.now - 3 * H), new Date(fake.now)));
+      fake.now += H;
+      await pages(client.listContent('Audit.Exchange', new Date(fake.now - 3 * H), new Date(fake.now)));
+      assert.equal(warns().length, 1, 'once');
+      assert.match(warns()[0], /unified audit logging/);
+    });
+
+    it('does not warn after overlapping empty trailing re-lists while another content type delivers (the reported false alarm)', async () => {
+      const H = 3_600_000;
+      srv.handler = (req, res) => json(res, 200, query(req.url!).get('contentType') === 'Audit.General' ? [ref(srv.origin, 'g1')] : []);
+      const log = memoryLogger();
+      const client = api({ logger: log });
+      await pages(client.listContent('Audit.General', new Date(fake.now - 3 * H), new Date(fake.now)));
+      // Eight empty 180-minute passes of another content type, minutes apart (the old rule added them up to 24 h).
+      for (let i = 0; i < 8; i++) {
+        fake.now += 5 * 60_000;
+        await pages(client.listContent('DLP.All', new Date(fake.now - 3 * H), new Date(fake.now)));
+      }
+      assert.equal(log.lines.filter((l) => /no content listed for 24 hours/.test(l)).length, 0);
     });
   });
 
@@ -463,6 +491,113 @@ describe('api/client (local server)', () => {
       now += 2 * 60_000;
       await client.ensureSubscriptions(['Audit.Exchange']);
       assert.deepEqual(started, ['Audit.Exchange']);
+    });
+
+    it('lists before starting: an enabled subscription gets no start request', async () => {
+      srv.handler = (req, res) => {
+        if (path(req.url!).endsWith('/subscriptions/list')) return json(res, 200, [{ contentType: 'Audit.General', status: 'enabled', webhook: null }]);
+        json(res, 500, {});
+      };
+      const out = await api().ensureSubscriptions(['Audit.General']);
+      assert.deepEqual(out.map((s) => s.status), ['enabled']);
+      assert.deepEqual(srv.seen.map((s) => `${s.method} ${path(s.url).split('/feed/')[1]}`), ['GET subscriptions/list']);
+    });
+
+    it('a 429 "too many frequent subscription start requests" means wait: not retried, not a failure, no new start before the time it names', async () => {
+      let startCalls = 0;
+      srv.handler = (req, res) => {
+        const p = path(req.url!);
+        if (p.endsWith('/subscriptions/list')) return json(res, 200, []);
+        if (p.endsWith('/subscriptions/start')) {
+          startCalls++;
+          return afError(res, 429, 'AF429', 'Too many frequent subscription start requests. Please retry again after 14m 56s');
+        }
+        json(res, 404, {});
+      };
+      const log = memoryLogger();
+      const t0 = fake.now;
+      const client = api({ logger: log });
+      const out = await client.ensureSubscriptions(['Audit.General']);
+      assert.equal(startCalls, 1, 'one start request, no retry');
+      assert.equal(out[0].status, 'pending');
+      assert.equal(out[0].error, undefined);
+      assert.ok(out[0].notBefore! >= t0 + START_INTERVAL_MS, 'at least 15 minutes after the request');
+      assert.ok(log.lines.some((l) => /too frequent/.test(l)));
+      fake.now = t0 + 14 * 60_000;
+      assert.equal((await client.ensureSubscriptions(['Audit.General']))[0].status, 'pending');
+      assert.equal(startCalls, 1, 'no start request within the wait');
+      fake.now = t0 + 16 * 60_000;
+      await client.ensureSubscriptions(['Audit.General']);
+      assert.equal(startCalls, 2);
+      // Called directly (the subscriptions command), it is a clear, non-retryable error.
+      fake.now += START_INTERVAL_MS;
+      await assert.rejects(client.startSubscription('Audit.General'), (e: BridgeError) => e.code === 'API_THROTTLED' && !e.retryable && /15 minutes apart/.test(e.message));
+      assert.equal(startCalls, 3);
+    });
+
+    it('never starts the same content type twice within 15 minutes across restarts (the start log in the state dir)', async () => {
+      const dir = fs.mkdtempSync(pathMod.join(os.tmpdir(), 'o365fb-starts-'));
+      try {
+        let startCalls = 0;
+        srv.handler = (req, res) => {
+          const p = path(req.url!);
+          if (p.endsWith('/subscriptions/list')) return json(res, 200, [{ contentType: 'Audit.General', status: 'disabled', webhook: null }]);
+          if (p.endsWith('/subscriptions/start')) {
+            startCalls++;
+            return json(res, 200, { contentType: 'Audit.General', status: 'enabled', webhook: null });
+          }
+          json(res, 404, {});
+        };
+        const t0 = fake.now;
+        const first = new FileStartLog(dir, undefined, () => fake.now);
+        await first.load();
+        assert.equal((await api({ subscriptionStarts: first }).ensureSubscriptions(['Audit.General']))[0].status, 'enabled');
+        assert.equal(startCalls, 1);
+        // A new process (the list still says disabled, e.g. not propagated yet): no second start.
+        fake.now = t0 + 5 * 60_000;
+        const second = new FileStartLog(dir, undefined, () => fake.now);
+        await second.load();
+        const out = await api({ subscriptionStarts: second }).ensureSubscriptions(['Audit.General']);
+        assert.equal(out[0].status, 'pending');
+        assert.equal(out[0].notBefore, t0 + START_INTERVAL_MS);
+        assert.equal(startCalls, 1);
+        fake.now = t0 + START_INTERVAL_MS;
+        const third = new FileStartLog(dir, undefined, () => fake.now);
+        await third.load();
+        await api({ subscriptionStarts: third }).ensureSubscriptions(['Audit.General']);
+        assert.equal(startCalls, 2);
+        const saved = JSON.parse(fs.readFileSync(pathMod.join(dir, 'subscriptions.json'), 'utf8'));
+        assert.equal(saved.starts[`${TENANT}|Audit.General`].outcome, 'started');
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('records the start before it is sent: a request that fails still counts for the 15 minutes', async () => {
+      let startCalls = 0;
+      srv.handler = (req, res) => {
+        const p = path(req.url!);
+        if (p.endsWith('/subscriptions/list')) return json(res, 200, []);
+        if (p.endsWith('/subscriptions/start')) {
+          startCalls++;
+          return afError(res, 400, 'AF20020', 'The specified content type is not valid.');
+        }
+        json(res, 404, {});
+      };
+      const log = new MemoryStartLog();
+      const out = await api({ subscriptionStarts: log }).ensureSubscriptions(['Audit.General']);
+      assert.equal(out[0].error?.code, 'API_BAD_REQUEST');
+      assert.equal(log.get(TENANT, 'Audit.General')?.outcome, 'sent');
+      await api({ subscriptionStarts: log }).ensureSubscriptions(['Audit.General']);
+      assert.equal(startCalls, 1);
+    });
+
+    it('reads the wait out of the refusal message', () => {
+      assert.equal(parseStartWait('Too many frequent subscription start requests. Please retry again after 14m 56s'), (14 * 60 + 56) * 1000);
+      assert.equal(parseStartWait('Please retry again after 1h 2m'), 62 * 60_000);
+      assert.equal(parseStartWait('retry after 30s'), 30_000);
+      assert.equal(parseStartWait('Too many requests.'), undefined);
+      assert.equal(parseStartWait(undefined), undefined);
     });
 
     it('stops a subscription', async () => {

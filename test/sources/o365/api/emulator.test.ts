@@ -142,8 +142,11 @@ describe('api client against the emulator (HTTPS)', function () {
           ['Audit.Exchange', 'enabled'],
         ],
       );
-      // A repeated start answers AF20024 ("already enabled"): success.
+      // A repeated start answers AF20024 ("already enabled"): success. Within 15 minutes of a start it is
+      // refused (429, "too frequent"), not retried, and is a clear error when asked for directly.
       assert.equal((await r.api.startSubscription('Audit.General')).status, 'enabled');
+      await assert.rejects(r.api.startSubscription('Audit.Exchange'), (e: BridgeError) => e.code === 'API_THROTTLED' && !e.retryable);
+      assert.equal(r.emu.stats().byStatus['429'], 1);
       const end = r.clock.now;
       const listed = await listAll(r.api, 'Audit.General', end - 6 * HOUR, end);
       const expected = r.emu.ledger.blobs(r.emu.tenants[0].tenantId, end - 6 * HOUR, end, { contentType: 'Audit.General', includeExpired: true });

@@ -1,0 +1,93 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { RecentIdsStore, RECORD_IDS_FILE, recordIdsFile } from '../../src/state/recent-ids-store';
+
+const H = 3_600_000;
+const T0 = Date.UTC(2025, 2, 10, 12, 30, 0);
+const guid = (i: number) => `${i.toString(16).padStart(8, '0')}-1111-4222-8333-${(i * 7).toString(16).padStart(12, '0')}`;
+
+describe('state/recent-ids-store', () => {
+  let dir: string;
+  let now = T0;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'o365fb-ids-'));
+    now = T0;
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const store = (o: { hours?: number; maxIds?: number; onProblem?: (m: string) => void } = {}) => new RecentIdsStore(dir, { now: () => now, ...o });
+
+  it('a restart gets back the Ids delivered before it, oldest first (GUIDs in 16 bytes, other Ids as text)', async () => {
+    const a = store();
+    a.noteDelivered([guid(1), guid(2)], T0 - 2 * H);
+    a.noteDelivered(['not-a-guid-Id', guid(3), 'ABCDEF00-1111-4222-8333-000000000000'], T0);
+    await a.save();
+    const b = store();
+    assert.deepEqual(await b.load(), [guid(1), guid(2), guid(3), 'not-a-guid-Id', 'ABCDEF00-1111-4222-8333-000000000000']);
+    // 8 magic + 2 buckets × 8 + 3 GUIDs × 17 + 2 texts × (3 + length)
+    assert.equal(fs.statSync(path.join(dir, RECORD_IDS_FILE)).size, 8 + 16 + 3 * 17 + (3 + 13) + (3 + 36));
+  });
+
+  it('is bounded by age: Ids older than `hours` are not loaded and not saved', async () => {
+    const a = store({ hours: 24 });
+    a.noteDelivered([guid(1)], T0 - 30 * H);
+    a.noteDelivered([guid(2)], T0 - 2 * H);
+    await a.save();
+    assert.deepEqual(await store({ hours: 24 }).load(), [guid(2)]);
+    now = T0 + 23 * H;
+    assert.deepEqual(await store({ hours: 24 }).load(), []);
+  });
+
+  it('is bounded by count: beyond maxIds the oldest go first', async () => {
+    const a = store({ maxIds: 1000 });
+    for (let h = 5; h >= 0; h--) a.noteDelivered(Array.from({ length: 300 }, (_, i) => guid(h * 1000 + i)), T0 - h * H);
+    assert.equal(a.size, 1000);
+    await a.save();
+    const ids = await store({ maxIds: 1000 }).load();
+    assert.equal(ids.length, 1000);
+    assert.equal(ids[ids.length - 1], guid(299));
+    assert.equal(ids[0], guid(3000 + 200), 'the oldest bucket was trimmed from its oldest entries');
+  });
+
+  it('maxIds 0 (de-dup off) keeps nothing', async () => {
+    const a = store({ maxIds: 0 });
+    a.noteDelivered([guid(1)]);
+    await a.save();
+    assert.deepEqual(await store().load(), []);
+  });
+
+  it('a garbled file is dropped with a warning (duplicates at worst, never a stop)', async () => {
+    fs.writeFileSync(path.join(dir, RECORD_IDS_FILE), 'garbage');
+    const problems: string[] = [];
+    assert.deepEqual(await store({ onProblem: (m) => problems.push(m) }).load(), []);
+    assert.match(problems[0], /not a valid record Id store/);
+    const a = store();
+    a.noteDelivered([guid(1)]);
+    await a.save();
+    const buf = fs.readFileSync(path.join(dir, RECORD_IDS_FILE));
+    fs.writeFileSync(path.join(dir, RECORD_IDS_FILE), buf.subarray(0, buf.length - 3));
+    assert.deepEqual(await store({ onProblem: (m) => problems.push(m) }).load(), []);
+    assert.equal(problems.length, 2);
+  });
+
+  it('one store per tenant: its own file, its own Ids', async () => {
+    const a = new RecentIdsStore(dir, { tenantId: 'tenant-a', now: () => now });
+    const b = new RecentIdsStore(dir, { tenantId: 'tenant-b', now: () => now });
+    a.noteDelivered([guid(1)]);
+    b.noteDelivered([guid(2)]);
+    await a.save();
+    await b.save();
+    assert.deepEqual(fs.readdirSync(dir).sort(), [recordIdsFile('tenant-a'), recordIdsFile('tenant-b')]);
+    assert.deepEqual(await new RecentIdsStore(dir, { tenantId: 'tenant-a', now: () => now }).load(), [guid(1)]);
+  });
+
+  it('saves only when something changed, atomically (no temp file left)', async () => {
+    const a = store();
+    await a.save();
+    assert.ok(!fs.existsSync(path.join(dir, RECORD_IDS_FILE)));
+    a.noteDelivered([guid(9)]);
+    await a.save();
+    assert.deepEqual(fs.readdirSync(dir), [RECORD_IDS_FILE]);
+  });
+});
