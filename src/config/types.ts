@@ -59,6 +59,8 @@ export interface PollConfig {
   trailingWindowMinutes: number;
   blobConcurrency: number;
   tenantConcurrency: number;
+  /** Minutes a blob failing with a non-retryable answer is retried (once a pass) before it is recorded lost. */
+  blobGiveUpMinutes: number;
   once: boolean;
 }
 
