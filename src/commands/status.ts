@@ -46,6 +46,8 @@ export interface StatusEntry {
   checkpointUpdatedAt: string | null;
   lastRun: Checkpoint['lastRun'] | null;
   lost: Checkpoint['lost'];
+  /** Time ranges lost as a whole (the API no longer answered for them). */
+  gaps: NonNullable<Checkpoint['gaps']>;
 }
 
 export interface StatusReport {
@@ -159,6 +161,7 @@ export function buildReport(config: { stateDir: string; tenants: readonly Status
       checkpointUpdatedAt: cp?.updatedAt ?? null,
       lastRun: cp?.lastRun ?? null,
       lost: cp?.lost ?? [],
+      gaps: cp?.gaps ?? [],
     };
   };
   for (const t of config.tenants) {
@@ -189,7 +192,7 @@ export function formatReport(r: StatusReport): string {
       n(lr?.events),
       n(lr?.invalid),
       n(lr?.duplicates),
-      String(e.lost.length),
+      String(e.lost.length + e.gaps.length),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
@@ -216,6 +219,13 @@ export function formatReport(r: StatusReport): string {
     records,
     ({ e, l }) => `  ${e.tenantName}  ${e.contentType}  record ${l.recordId ?? '(no Id)'}  in ${l.contentId}  ${l.code}  at ${l.at}`,
   );
+  const gaps = r.entries.flatMap((e) => e.gaps.map((g) => ({ e, g })));
+  if (gaps.length > 0) {
+    gaps.sort((a, b) => String(b.g.at).localeCompare(String(a.g.at)));
+    lines.push('', `lost time ranges (the API no longer answered for them; content created then was not delivered): ${gaps.length}`);
+    for (const { e, g } of gaps.slice(0, MAX_LOST_SHOWN)) lines.push(`  ${e.tenantName}  ${e.contentType}  from ${g.from}  to ${g.to}  ${g.code}  at ${g.at}`);
+    if (gaps.length > MAX_LOST_SHOWN) lines.push(`  ... ${gaps.length - MAX_LOST_SHOWN} more (see --json)`);
+  }
   return lines.join('\n') + '\n';
 }
 
