@@ -203,7 +203,7 @@ export class Bridge {
   private blobFailuresOf(tenantId: string, contentType: string): BlobFailures {
     const key = `${tenantId}\u0000${contentType}`;
     let f = this.blobFailures.get(key);
-    if (!f) this.blobFailures.set(key, (f = new BlobFailures((this.cfg.poll.blobGiveUpMinutes ?? 360) * 60_000)));
+    if (!f) this.blobFailures.set(key, (f = new BlobFailures((this.cfg.poll.blobGiveUpSeconds ?? 21_600) * 1000)));
     return f;
   }
 

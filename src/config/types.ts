@@ -59,8 +59,8 @@ export interface PollConfig {
   trailingWindowMinutes: number;
   blobConcurrency: number;
   tenantConcurrency: number;
-  /** Minutes a blob failing with a non-retryable answer is retried (once a pass) before it is recorded lost. */
-  blobGiveUpMinutes: number;
+  /** Seconds a blob failing with a non-retryable answer is retried (once a pass) before it is recorded lost. */
+  blobGiveUpSeconds: number;
   once: boolean;
 }
 

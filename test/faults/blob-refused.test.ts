@@ -1,7 +1,7 @@
 /**
  * Issue 12: one blob answering 302, 307 or 431 (a non-retryable answer for that blob alone) stopped the
  * rest of the pass and pinned the cursor for good. Now the other blobs get through in the same pass;
- * each refused blob is tried again on later passes until `poll.blobGiveUpMinutes` (set short here),
+ * each refused blob is tried again on later passes until `poll.blobGiveUpSeconds` (set short here),
  * then recorded as lost with its code (in `status`) and the cursor moves past it.
  */
 import { strict as assert } from 'node:assert';
@@ -19,8 +19,8 @@ describe('faults: a blob refused with a non-retryable answer', function () {
   });
 
   it('302 / 307 / 431 for three blobs: the rest of the pass gets through; after the give-up time they are lost in status and the cursor moves on', async () => {
-    // 0.25 min: a user would set hours (default 6 h); the key takes fractions so this runs in seconds.
-    s = await Scenario.start('hostile: blobs answering 302/307/431', { contentTypes: [GENERAL], config: { poll: { once: false, intervalSeconds: 10, blobGiveUpMinutes: 0.25 } } });
+    // 15 s: a user would keep hours (default 6 h); short here so this runs in seconds.
+    s = await Scenario.start('hostile: blobs answering 302/307/431', { contentTypes: [GENERAL], config: { poll: { once: false, intervalSeconds: 10, blobGiveUpSeconds: 15 } } });
     const sc = s;
     const statuses = [302, 307, 431];
     const bad = new Map<string, number>(); // contentId → status
