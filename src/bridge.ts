@@ -26,6 +26,7 @@ import { Delivery } from './core/delivery';
 import { makeReducer } from './core/rejects';
 import { realClock, Semaphore, type Clock } from './core/limits';
 import { ContentTypePoller, type PassResult, type ProgressLike, type RouterLike } from './sources/o365/poller';
+import { BlobFailures } from './sources/o365/windows';
 import { HOUR_MS } from './sources/o365/windows';
 import { Reconciler } from './sources/o365/reconcile';
 
@@ -246,6 +247,15 @@ export class Bridge {
     return { startedAt, finishedAt: new Date(this.clock.now()).toISOString(), results, tenantErrors, ...(sinkError ? { sinkError } : {}) };
   }
 
+  /** issue 12: blobs failing with a non-retryable answer, per tenant × content type, kept across passes. */
+  private readonly blobFailures = new Map<string, BlobFailures>();
+  private blobFailuresOf(tenantId: string, contentType: string): BlobFailures {
+    const key = `${tenantId}\u0000${contentType}`;
+    let f = this.blobFailures.get(key);
+    if (!f) this.blobFailures.set(key, (f = new BlobFailures((this.cfg.poll.blobGiveUpSeconds ?? 21_600) * 1000)));
+    return f;
+  }
+
   private async runTenant(t: TenantRuntime): Promise<PassResult[]> {
     if (t.enabled === null) {
       const subs = await t.api.ensureSubscriptions(t.cfg.contentTypes);
@@ -290,6 +300,7 @@ export class Bridge {
             progress: this.o.progress,
             clock: this.clock,
             reconcile: this.reconcilerFor(t, ct), // issue-14 hook
+            blobFailures: this.blobFailuresOf(t.cfg.id, ct),
           },
           {
             initialLookbackMs: this.cfg.poll.initialLookbackHours * HOUR_MS,

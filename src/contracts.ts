@@ -28,6 +28,17 @@ export interface SubscriptionStatus {
   webhook: unknown;
 }
 
+/**
+ * What one listing actually did, filled in by `listContent` as it runs (pass an object, read it after
+ * the loop): the poller closes a window only when the API was asked for all of it, to its last page.
+ */
+export interface ListingReport {
+  /** The window the API was last asked for (after clamping); null when no request was made. */
+  asked: { start: Date; end: Date } | null;
+  /** False when the listing stopped before the API's last page (page or entry bound). */
+  complete: boolean;
+}
+
 /** auth stage → api stage. */
 export interface TokenProvider {
   /** A bearer token for the tenant's API resource; `forceRefresh` after a 401. */
@@ -40,7 +51,7 @@ export interface ActivityApi {
   /** Lists subscriptions, starts configured content types that are not enabled. */
   ensureSubscriptions(contentTypes: readonly string[]): Promise<SubscriptionStatus[]>;
   /** Lists available content for [start, end) (≤ 24 h, ≤ 7 days back), yielding one page at a time. */
-  listContent(contentType: string, start: Date, end: Date): AsyncIterable<ContentRef[]>;
+  listContent(contentType: string, start: Date, end: Date, info?: ListingReport): AsyncIterable<ContentRef[]>;
   /** The body of a content blob as a byte stream (size-limited; errors surface on the stream). */
   fetchBlob(contentUri: string, signal?: AbortSignal): Promise<AsyncIterable<Buffer>>;
 }

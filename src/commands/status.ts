@@ -51,6 +51,8 @@ export interface StatusEntry {
   lost: Checkpoint['lost'];
   /** The last reconciliation sweep and what it found (late blobs); null before the first. */
   lastSweep: SweepRecord | null;
+  /** Time ranges lost as a whole (the API no longer answered for them). */
+  gaps: NonNullable<Checkpoint['gaps']>;
 }
 
 export interface StatusReport {
@@ -168,6 +170,7 @@ export function buildReport(config: { stateDir: string; tenants: readonly Status
       lastRun: cp?.lastRun ?? null,
       lost: cp?.lost ?? [],
       lastSweep: null,
+      gaps: cp?.gaps ?? [],
     };
   };
   for (const t of config.tenants) {
@@ -198,7 +201,7 @@ export function formatReport(r: StatusReport): string {
       n(lr?.events),
       n(lr?.invalid),
       n(lr?.duplicates),
-      String(e.lost.length),
+      String(e.lost.length + e.gaps.length),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
@@ -226,6 +229,13 @@ export function formatReport(r: StatusReport): string {
     ({ e, l }) => `  ${e.tenantName}  ${e.contentType}  record ${l.recordId ?? '(no Id)'}  in ${l.contentId}  ${l.code}  at ${l.at}`,
   );
   lines.push(...formatSweeps(r));
+  const gaps = r.entries.flatMap((e) => e.gaps.map((g) => ({ e, g })));
+  if (gaps.length > 0) {
+    gaps.sort((a, b) => String(b.g.at).localeCompare(String(a.g.at)));
+    lines.push('', `lost time ranges (the API no longer answered for them; content created then was not delivered): ${gaps.length}`);
+    for (const { e, g } of gaps.slice(0, MAX_LOST_SHOWN)) lines.push(`  ${e.tenantName}  ${e.contentType}  from ${g.from}  to ${g.to}  ${g.code}  at ${g.at}`);
+    if (gaps.length > MAX_LOST_SHOWN) lines.push(`  ... ${gaps.length - MAX_LOST_SHOWN} more (see --json)`);
+  }
   return lines.join('\n') + '\n';
 }
 

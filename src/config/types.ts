@@ -61,6 +61,8 @@ export interface PollConfig {
   reconcileIntervalMinutes: number;
   blobConcurrency: number;
   tenantConcurrency: number;
+  /** Seconds a blob failing with a non-retryable answer is retried (once a pass) before it is recorded lost. */
+  blobGiveUpSeconds: number;
   once: boolean;
 }
 

@@ -9,6 +9,7 @@
  *   in the quarantine), or reported lost with its record Id; or the whole unit lost at the source.
  * - `recent`: units finished lately at any position (late content found by the trailing re-list, units
  *   finished above one that failed), so a re-listed unit is not fetched again; bounded.
+ * - `gaps`: time ranges lost as a whole (the source no longer answers for them), newest MAX_GAPS kept.
  * - `lost`: what was lost, with its content id, and the record Id for a record the sink refused even
  *   reduced; the newest MAX_LOST are kept, each is also logged and counted.
  * - in memory, the record Ids delivered (DeliveredIds, per tenant): added when the batch holding the
@@ -27,8 +28,8 @@
  * made before it started. After a crash, what is sent again is what was in flight, plus the units whose
  * acknowledgement came while the last write was under way (at most one per blob worker).
  */
-import type { Checkpoint, LostEntry } from '../state/checkpoint';
-import { MAX_LOST } from '../state/checkpoint';
+import type { Checkpoint, LostEntry, LostRangeEntry } from '../state/checkpoint';
+import { MAX_GAPS, MAX_LOST } from '../state/checkpoint';
 import type { Logger } from '../obs/log';
 import type { DeliveredIds } from './dedup';
 import type { LostRecord } from './delivery';
@@ -208,6 +209,25 @@ export class AckTracker {
   /** @internal (TrackedWindow) */
   lostAtSource(u: Unit, code: string): void {
     this.addLost({ contentId: u.id, contentCreated: u.at, code, at: new Date(this.d.clock.now()).toISOString() });
+  }
+
+  /**
+   * The source can no longer answer for [from, to) (issue 12): what of it lies above the cursor is
+   * recorded as lost, and the cursor moves to `to` (everything before it is finished or lost), so the
+   * same range is recorded once. Returns the range recorded, or null when the cursor had passed it.
+   */
+  lostRange(r: { from: string; to: string; code: string }): LostRangeEntry | null {
+    const to = Date.parse(r.to);
+    const cur = this.cp.cursor === null ? -Infinity : Date.parse(this.cp.cursor);
+    if (!Number.isFinite(to) || to <= cur) return null;
+    const from = Number.isFinite(cur) && cur > Date.parse(r.from) ? this.cp.cursor! : r.from;
+    const e: LostRangeEntry = { from, to: r.to, code: r.code, at: new Date(this.d.clock.now()).toISOString() };
+    const gaps = (this.cp.gaps ??= []);
+    gaps.push(e);
+    if (gaps.length > MAX_GAPS) gaps.splice(0, gaps.length - MAX_GAPS);
+    this.cp.cursor = r.to;
+    this.cp.doneAtCursor = [];
+    return e;
   }
 
   private addLost(e: LostEntry): void {

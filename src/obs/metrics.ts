@@ -28,6 +28,10 @@ export interface Metrics {
   blobsExpired(tenant: string, contentType: string, n: number): void;
   /** Late blobs: found (never delivered) by a reconciliation sweep, older than the trailing window. */
   lateBlobs(tenant: string, contentType: string, n: number): void;
+  /** Content blobs finished as lost at the source, by code (expired, refused, given up after non-retryable answers). */
+  blobsLost(tenant: string, contentType: string, code: string, n: number): void;
+  /** A time range recorded as lost (the API no longer answers for it): counted, with its length in seconds. */
+  rangeLost(tenant: string, contentType: string, seconds: number): void;
   /** One HTTP request to the Management Activity API; `status` is the HTTP status or a short word (`network`, `timeout`). */
   apiRequest(tenant: string, operation: string, status: number | string): void;
   /** A 429 / AF429 answer. */
@@ -77,6 +81,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics & { readonly r
   const blobs = counter('blobs_fetched_total', 'Content blobs read completely.', ['tenant', 'content_type']);
   const expired = counter('blobs_expired_total', 'Content blobs that expired before they could be read (lost).', ['tenant', 'content_type']);
   const late = counter('late_blobs_total', 'Content blobs listed late, older than the trailing window, found and fetched by a reconciliation sweep.', ['tenant', 'content_type']);
+  const lostBlobsC = counter('blobs_lost_total', 'Content blobs finished as lost at the source, by code (recorded in the checkpoint with their content id).', ['tenant', 'content_type', 'code']);
+  const lostRanges = counter('lost_ranges_total', 'Time ranges recorded as lost: the API no longer answers for them (recorded in the checkpoint).', ['tenant', 'content_type']);
+  const lostRangeSec = counter('lost_range_seconds_total', 'Total length of the time ranges recorded as lost, in seconds.', ['tenant', 'content_type']);
   const api = counter('api_requests_total', 'Requests to the Management Activity API by operation and HTTP status.', ['tenant', 'operation', 'status']);
   const throttledC = counter('api_throttled_total', 'Throttled answers (HTTP 429) from the Management Activity API.', ['tenant']);
   const retries = counter('retries_total', 'Retries scheduled, by reason.', ['tenant', 'reason']);
@@ -93,6 +100,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics & { readonly r
   const outc = boundedLabel(cap);
   const ten = boundedLabel(Math.max(cap, 1000)); // tenants come from config; the cap is only a backstop
   const ct = boundedLabel(cap);
+  const code = boundedLabel(cap);
 
   const rec = (c: Counter<string>, tenant: string, contentType: string, recordType: number | string | null, n: number) => {
     if (!(n > 0)) return;
@@ -119,6 +127,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics & { readonly r
     },
     lateBlobs: (t, c, n) => {
       if (n > 0) late.inc({ tenant: ten(t), content_type: ct(c) }, n);
+    },
+    blobsLost: (t, c, k, n) => {
+      if (n > 0) lostBlobsC.inc({ tenant: ten(t), content_type: ct(c), code: code(k) }, n);
+    },
+    rangeLost: (t, c, sec) => {
+      lostRanges.inc({ tenant: ten(t), content_type: ct(c) });
+      if (sec > 0) lostRangeSec.inc({ tenant: ten(t), content_type: ct(c) }, sec);
     },
     apiRequest: (t, operation, status) => api.inc({ tenant: ten(t), operation: op(operation), status: st(String(status)) }),
     throttled: (t) => throttledC.inc({ tenant: ten(t) }),
@@ -149,6 +164,8 @@ export const noopMetrics: Metrics = {
   blobsFetched: () => {},
   blobsExpired: () => {},
   lateBlobs: () => {},
+  blobsLost: () => {},
+  rangeLost: () => {},
   apiRequest: () => {},
   throttled: () => {},
   retry: () => {},

@@ -29,6 +29,12 @@ export interface Checkpoint {
    * refused), and records the sink refused even in their reduced form (then with `recordId`).
    */
   lost: LostEntry[];
+  /**
+   * Time ranges [from, to) lost as a whole: the API no longer answered for them (a checkpoint older
+   * than the retention, a window start that aged past the 7-day limit); the newest MAX_GAPS kept.
+   * Absent in checkpoints written before it existed.
+   */
+  gaps?: LostRangeEntry[];
   /** counters of the current/last run, for `status`. */
   lastRun?: {
     startedAt: string;
@@ -52,6 +58,15 @@ export interface LostEntry {
   recordId?: string | null;
 }
 
+export interface LostRangeEntry {
+  from: string;
+  to: string;
+  code: string;
+  at: string;
+}
+
+/** `gaps` keeps only this many entries on disk (the newest). */
+export const MAX_GAPS = 100;
 /** `lost` keeps only this many entries on disk (the newest). */
 export const MAX_LOST = 100;
 /** `recent` keeps at most this many entries on disk (the newest): the file is bounded by construction. */
@@ -167,6 +182,8 @@ export function checkpointShapeProblem(o: unknown): string | undefined {
     !c.lost.every((l) => l && typeof l === 'object' && isStr(l.contentId) && isStr(l.contentCreated) && isStr(l.code) && isStr(l.at) && (l.recordId === undefined || l.recordId === null || isStr(l.recordId)))
   )
     return 'has a malformed lost list';
+  if (c.gaps !== undefined && (!Array.isArray(c.gaps) || !c.gaps.every((g) => g && typeof g === 'object' && isStr(g.from) && isStr(g.to) && isStr(g.code) && isStr(g.at))))
+    return 'has a malformed gaps list';
   if (c.lastRun !== undefined) {
     const r = c.lastRun as Record<string, unknown>;
     if (!r || typeof r !== 'object' || !isStr(r.startedAt) || !isStr(r.updatedAt)) return 'has a malformed lastRun';
@@ -182,7 +199,8 @@ function bounded(cp: Checkpoint): Checkpoint {
   let { recent, doneAtCursor } = cp;
   if (recent.length > MAX_RECENT || recent.some((r) => !okId(r[0]))) recent = recent.filter((r) => okId(r[0])).slice(-MAX_RECENT);
   if (doneAtCursor.length > MAX_DONE_AT_CURSOR || doneAtCursor.some((id) => !okId(id))) doneAtCursor = doneAtCursor.filter(okId).slice(-MAX_DONE_AT_CURSOR);
-  return recent === cp.recent && doneAtCursor === cp.doneAtCursor ? cp : { ...cp, recent, doneAtCursor };
+  const gaps = cp.gaps && cp.gaps.length > MAX_GAPS ? cp.gaps.slice(-MAX_GAPS) : cp.gaps;
+  return recent === cp.recent && doneAtCursor === cp.doneAtCursor && gaps === cp.gaps ? cp : { ...cp, recent, doneAtCursor, gaps };
 }
 
 /** The file's text in slices: everything but `recent` at once, then `recent` SAVE_SLICE entries at a time. */

@@ -80,6 +80,22 @@ describe('commands/status (rendering)', () => {
     assert.deepEqual(d.err, []);
   });
 
+  it('lists lost time ranges (checkpoint gaps) in the table count, the text and --json (issue 12)', async () => {
+    const gap = { from: '2024-04-24T10:00:00.000Z', to: '2024-04-25T12:15:00.000Z', code: 'CONTENT_EXPIRED', at: '2024-05-02T11:00:00.000Z' };
+    const withGap = CHECKPOINTS.map((c, i) => (i === 0 ? { ...c, gaps: [gap] } : c));
+    const d = deps({ listCheckpoints: async () => withGap as never });
+    assert.equal(await runStatus(['--config', 'x.yaml'], d), 0);
+    const text = d.out.join('');
+    assert.match(text.split('\n').find((l) => l.includes('Audit.General')) ?? '', /\s2$/, 'LOST counts the blob and the range');
+    assert.match(text, /lost time ranges \(the API no longer answered for them[^)]*\): 1/);
+    assert.match(text, /contoso {2}Audit\.General {2}from 2024-04-24T10:00:00\.000Z {2}to 2024-04-25T12:15:00\.000Z {2}CONTENT_EXPIRED/);
+    const j = deps({ listCheckpoints: async () => withGap as never });
+    assert.equal(await runStatus(['--json', '--config', 'x.yaml'], j), 0);
+    const r = JSON.parse(j.out.join(''));
+    assert.deepEqual(r.entries[0].gaps, [gap]);
+    assert.deepEqual(r.entries[1].gaps, []);
+  });
+
   it('prints the same as JSON with --json', async () => {
     const d = deps();
     assert.equal(await runStatus(['--json', '--config=x.yaml'], d), 0);

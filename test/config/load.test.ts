@@ -194,7 +194,7 @@ describe('config: valid files', () => {
       publisherId: T1,
     });
     assert.deepEqual(cfg.http, { noProxy: [], timeoutSeconds: 120, maxBlobMB: 256, requestsPerMinute: 1800 });
-    assert.deepEqual(cfg.poll, { intervalSeconds: 300, initialLookbackHours: 24, trailingWindowMinutes: 180, reconcileIntervalMinutes: 360, blobConcurrency: 4, tenantConcurrency: 4, once: false });
+    assert.deepEqual(cfg.poll, { intervalSeconds: 300, initialLookbackHours: 24, trailingWindowMinutes: 180, reconcileIntervalMinutes: 360, blobConcurrency: 4, tenantConcurrency: 4, blobGiveUpSeconds: 21600, once: false });
     assert.deepEqual(cfg.sink, {
       type: 'forward',
       host: '127.0.0.1',

@@ -3,7 +3,7 @@ import { AckTracker, type CursorPolicy, type CursorState } from '../../src/core/
 import { DeliveredIds } from '../../src/core/dedup';
 import { silentLogger } from '../../src/obs/log';
 import { realClock } from '../../src/core/limits';
-import type { Checkpoint } from '../../src/state/checkpoint';
+import { checkpointShapeProblem, MAX_GAPS, type Checkpoint } from '../../src/state/checkpoint';
 import { buildReport, formatReport } from '../../src/commands/status';
 
 function memStore() {
@@ -71,6 +71,26 @@ describe('ack tracker', () => {
     const again = await AckTracker.open(deps(store));
     assert.equal(again.isFinished({ id: 'b0', at: '2024-05-01T00:00:00Z' }), true);
     assert.equal(again.isFinished({ id: 'b1', at: '2024-05-01T01:00:00Z' }), false);
+  });
+
+  it('a lost range is recorded once, above the cursor only, moves the cursor to its end, and is bounded (issue 12)', async () => {
+    const store = memStore();
+    const t = await AckTracker.open(deps(store));
+    t.window(policy(['2024-05-01T00:00:00Z'])).finished(0, { id: 'b0', at: '2024-05-01T00:00:00Z' });
+    // Partly below the cursor: only the part above it is lost.
+    const e = t.lostRange({ from: '2024-04-30T00:00:00Z', to: '2024-05-01T06:00:00Z', code: 'CONTENT_EXPIRED' });
+    assert.deepEqual(e && [e.from, e.to], ['2024-05-01T00:00:00Z', '2024-05-01T06:00:00Z']);
+    assert.equal(t.cursor.cursor, '2024-05-01T06:00:00Z');
+    assert.deepEqual(t.cursor.doneAtCursor, []);
+    // Already passed: nothing recorded again.
+    assert.equal(t.lostRange({ from: '2024-05-01T00:00:00Z', to: '2024-05-01T05:00:00Z', code: 'CONTENT_EXPIRED' }), null);
+    for (let i = 0; i < MAX_GAPS + 5; i++) t.lostRange({ from: '2024-05-02T00:00:00Z', to: new Date(Date.parse('2024-05-02T00:00:00Z') + (i + 1) * 1000).toISOString(), code: 'CONTENT_EXPIRED' });
+    await t.persist();
+    const cp = JSON.parse(store.files.get('t1Audit.General')!) as Checkpoint;
+    assert.equal(cp.gaps!.length, MAX_GAPS, 'bounded');
+    assert.equal(cp.gaps![MAX_GAPS - 1].to, new Date(Date.parse('2024-05-02T00:00:00Z') + (MAX_GAPS + 5) * 1000).toISOString(), 'the newest kept');
+    assert.equal(checkpointShapeProblem(cp), undefined, 'a valid checkpoint');
+    assert.match(checkpointShapeProblem({ ...cp, gaps: [{ from: 1 }] }) ?? '', /gaps/);
   });
 
   it('one write at a time; calls during a write share the next one, which carries every change', async () => {

@@ -146,6 +146,12 @@ describe('faults: broken or hostile input (never hangs, never skips silently, ne
     assert.equal((await r.exited).code, 0, r.out.slice(-2000));
     const acked = sc.rx.ackedIds();
     for (const rec of records) assert.ok(acked.has(String(rec.Id)), `record ${String(rec.Id)} of a blob the API still held was delivered`);
+    // The range the API no longer holds is recorded as lost (checkpoint gaps, the log), once.
+    const cp = JSON.parse(fs.readFileSync(file, 'utf8')) as { gaps?: Array<{ from: string; to: string; code: string }> };
+    assert.equal(cp.gaps?.length, 1, 'the unreachable range is in the checkpoint');
+    assert.equal(cp.gaps![0].from, iso(now - 8 * DAY));
+    assert.ok(Date.parse(cp.gaps![0].to) <= Date.parse(held[0].contentCreated), cp.gaps![0].to);
+    assert.equal(r.count(/no longer answers for this time range/), 1, r.out.slice(-2000));
     expectClean(sc, { note: '2 held blobs near the 7-day limit fetched', extra: records.map((x) => String(x.Id)), maxDuplicates: 0 } as never);
   });
 

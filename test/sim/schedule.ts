@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import type { BlobSpec, FetchFault, Schedule, SinkFault } from './world';
 
-const fetchFault = fc.constantFrom<FetchFault>('ok', 'ok', 'cut', 'cut-error', 'fail', 'throttle');
+const fetchFault = fc.constantFrom<FetchFault>('ok', 'ok', 'cut', 'cut-error', 'fail', 'throttle', 'refuse');
 const sinkFault = fc.constantFrom<SinkFault>('ack', 'ack', 'ack', 'slow', 'lost-ack', 'drop', 'ack-lost-in-transit');
 
 const blob: fc.Arbitrary<BlobSpec> = fc

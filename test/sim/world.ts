@@ -30,10 +30,12 @@ import { checkpointShapeProblem, type Checkpoint } from '../../src/state/checkpo
 import { ContentTypePoller } from '../../src/sources/o365/poller';
 import { Reconciler, type BlobRecord } from '../../src/sources/o365/reconcile';
 import type { SweepRecord } from '../../src/state/delivered-blobs';
+import { BlobFailures } from '../../src/sources/o365/windows';
 
 // ---- the schedule --------------------------------------------------------------------------------
 
-export type FetchFault = 'ok' | 'cut' | 'cut-error' | 'fail' | 'throttle';
+/** `refuse`: a non-retryable answer for this blob alone (as a 302 / 431): given up after BLOB_GIVE_UP_MS of them. */
+export type FetchFault = 'ok' | 'cut' | 'cut-error' | 'fail' | 'throttle' | 'refuse';
 export type SinkFault = 'ack' | 'slow' | 'lost-ack' | 'drop' | 'ack-lost-in-transit';
 
 export interface BlobSpec {
@@ -172,6 +174,8 @@ const TENANT = 'sim-tenant';
 const CONTENT_TYPES = ['Audit.General', 'Audit.Exchange'];
 const T0 = Date.parse('2024-05-01T12:00:00Z');
 const INTERVAL_MS = 60_000;
+/** A blob refused this long (from its first refusal, within a session) is given up: recorded lost. */
+const BLOB_GIVE_UP_MS = 90_000;
 const ACK_TIMEOUT_MS = 5_000;
 const TRAILING_MS = 120 * 60_000;
 const RECONCILE_MS = 5 * 60_000;
@@ -304,6 +308,7 @@ export class World {
         if (w.clock.t >= b.expires) throw new BridgeError('CONTENT_EXPIRED', 'sim: expired', { retryable: false });
         if (fault === 'fail') throw new BridgeError('API_SERVER', 'sim: 500', { retryable: true });
         if (fault === 'throttle') throw new BridgeError('API_THROTTLED', 'sim: throttled', { retryable: true });
+        if (fault === 'refuse') throw new BridgeError('API_BAD_REQUEST', 'sim: unexpected redirect (HTTP 302)', { retryable: false });
         const text = JSON.stringify(b.records.map((r) => r.body));
         const cutAt = b.records.length > 1 ? text.indexOf(JSON.stringify(b.records[Math.floor(b.records.length / 2)].body)) : Math.floor(text.length / 2);
         const clock = w.clock;
@@ -548,13 +553,15 @@ export class World {
         }),
       ]),
     );
+    // Kept across passes, as the bridge keeps them (and lost with the process, as the bridge's are).
+    const failures = new Map(CONTENT_TYPES.map((ct) => [ct, new BlobFailures(BLOB_GIVE_UP_MS)] as const));
     const loop = async () => {
       while (!stopFetching.signal.aborted) {
         this.passes++;
         await Promise.all(
           CONTENT_TYPES.map((ct) =>
             new ContentTypePoller(
-              { tenantId: TENANT, contentType: ct, api, store, validator, router, delivery, delivered, blobSlots: slots, logger: silentLogger, metrics: noopMetrics, clock, reconcile: this.s.noSweep ? undefined : reconcilers.get(ct) },
+              { tenantId: TENANT, contentType: ct, api, store, validator, router, delivery, delivered, blobSlots: slots, logger: silentLogger, metrics: noopMetrics, clock, reconcile: this.s.noSweep ? undefined : reconcilers.get(ct), blobFailures: failures.get(ct) },
               {
                 // Past the calm phase's jump (blobs listed up to 2 days late): every blob is in scope.
                 initialLookbackMs: 3 * 86_400_000,

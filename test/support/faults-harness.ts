@@ -291,7 +291,7 @@ export class Scenario {
    * offered outside the emulator (hostile blobs served by the front); `refused` are records the
    * bridge was right to refuse (over the size limit, foreign host): reported with lost-at-source.
    */
-  account(o: { note?: string; extra?: string[]; refused?: number; maxDuplicates?: number } = {}): Accounting {
+  account(o: { note?: string; extra?: string[]; refused?: number; maxDuplicates?: number; /** Records of blobs the bridge recorded lost (given up): lost at source, not missing. */ givenUp?: Iterable<string> } = {}): Accounting {
     const from = this.startedAt - (this.historyHours + 1) * HOUR;
     const available = new Set<string>(o.extra ?? []);
     const everything = new Set<string>(o.extra ?? []);
@@ -306,6 +306,7 @@ export class Scenario {
       for (const id of [...ok.valid, ...ok.invalid]) available.add(id);
       sourceDuplicates += ok.duplicates;
     }
+    for (const id of o.givenUp ?? []) available.delete(id);
     const acked = this.rx.ackedIds();
     let receipts = 0;
     const seen = new Set<string>();

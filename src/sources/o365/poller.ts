@@ -11,7 +11,7 @@
  * A record is skipped when it was acknowledged before: by its position in the blob (an earlier read of
  * this pass), or by (tenant, Id) in the delivered-Ids set, which only acknowledgements fill.
  */
-import type { ActivityApi, ContentRef, OutEvent, RecordValidator, ValidationResult } from '../../contracts';
+import type { ActivityApi, ContentRef, ListingReport, OutEvent, RecordValidator, ValidationResult } from '../../contracts';
 import { BridgeError, isBridgeError, redactUri } from '../../errors';
 import type { Logger } from '../../obs/log';
 import type { Metrics } from '../../obs/metrics';
@@ -23,6 +23,7 @@ import type { Reconciler } from './reconcile';
 import { backoffDelay } from '../../net/retry';
 import { realClock, type Clock, type Semaphore } from '../../core/limits';
 import { compareRefs, isContentRef, listingStart, planWindows, uniqueRefs, WindowFinalizer, type PlanOptions } from './windows';
+import { BlobFailures, classifyBlobFailure, listingGap, unreachableRange, windowClosable, type LostRange, type Window } from './windows';
 
 export type { CheckpointStoreLike, RunCounts };
 
@@ -45,6 +46,8 @@ export interface PassResult extends RunCounts {
   cursor: string | null;
   /** Blobs lost at the source, and records lost (refused by the sink even reduced: with `recordId`). */
   lost: Array<{ contentId: string; code: string; recordId?: string | null }>;
+  /** Time ranges recorded as lost this pass (the API no longer answers for them). */
+  gaps: LostRange[];
   /** Events read per tag (for the demo's summary). */
   byTag: Map<string, number>;
   error?: BridgeError;
@@ -70,6 +73,11 @@ export interface PollerDeps {
    * record is fed and written by the ack tracker only (as its FinishedRecord).
    */
   reconcile?: Pick<Reconciler, 'begin' | 'asRecord' | 'maybeSweep'>;
+  /**
+   * Blobs that failed with a non-retryable answer, and since when: must outlive the pass (one per
+   * tenant × content type, kept by the bridge), so that a blob is given up after the configured time.
+   */
+  blobFailures?: BlobFailures;
 }
 
 export interface PollerOptions {
@@ -132,6 +140,7 @@ export class ContentTypePoller {
       failedBlobs: 0,
       cursor: null,
       lost: [],
+      gaps: [],
       byTag: new Map(),
     };
     const tracker = await AckTracker.open({
@@ -156,6 +165,9 @@ export class ContentTypePoller {
       ageMarginMs: this.o.ageMarginMs,
     };
     const start = listingStart(tracker.cursor.cursor, plan);
+    // issue 12: a checkpoint older than the retention: the part the API no longer holds is recorded as lost.
+    const gap = unreachableRange(tracker.cursor.cursor, plan);
+    if (gap) this.reportGap(tracker, gap, result);
     // issue-14 hook 1: open the delivered-blob record (seeded with the checkpoint's recent blobs); before prune.
     if (await this.d.reconcile?.begin(tracker.state, start)) await tracker.persist({ record: true });
     // Blobs older than where listing starts can't be listed again: no need to remember them.
@@ -170,7 +182,8 @@ export class ContentTypePoller {
         result.windows++;
         const refs: ContentRef[] = [];
         let junk = 0;
-        for await (const page of this.d.api.listContent(contentType, new Date(w.start), new Date(w.end))) {
+        const info = {} as ListingReport;
+        for await (const page of this.d.api.listContent(contentType, new Date(w.start), new Date(w.end), info)) {
           for (const r of page as unknown[]) {
             if (isContentRef(r)) refs.push(r);
             else junk++;
@@ -182,6 +195,7 @@ export class ContentTypePoller {
           logger.warn('listing entries skipped: not content references', { tenant: tenantId, contentType, skipped: junk, start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() });
         }
         if (stopped()) break;
+        const closable = this.listedWhole(tracker, w, info, result);
         const sorted = uniqueRefs(refs).sort(compareRefs);
         const win = tracker.window((cur) => new WindowFinalizer(sorted, w, cur));
         let failed = 0;
@@ -199,12 +213,21 @@ export class ContentTypePoller {
             }
             const outcome = await this.d.blobSlots.run(() => this.processBlob(ref, tracker, result));
             if (outcome.kind === 'failed') {
+              const why = this.failureAction(ref, outcome.error, stopped());
+              if (why === 'give-up') {
+                const code = (outcome.error as BridgeError).code;
+                this.reportLost(ref, code, result, 'content given up: it kept failing with a non-retryable answer');
+                win.lostAtSource(i, unit, code);
+                await tracker.persist();
+                continue;
+              }
               failed++;
               win.failed(i);
               await tracker.persist();
-              if (isBridgeError(outcome.error) && !outcome.error.retryable && !stopped()) fatal = outcome.error;
+              if (why === 'fatal') fatal = outcome.error as BridgeError;
               continue;
             }
+            this.failures.forget(ref.contentId);
             if (outcome.kind === 'lost') {
               this.reportLost(ref, outcome.code, result);
               win.lostAtSource(i, unit, outcome.code);
@@ -219,11 +242,13 @@ export class ContentTypePoller {
         await Promise.all(Array.from({ length: Math.max(1, Math.min(this.o.blobConcurrency, sorted.length)) }, worker));
 
         result.failedBlobs += failed;
-        if (!stopped() && win.close()) this.d.progress?.windowDone(tenantId, contentType);
+        if (!stopped() && closable && win.close()) this.d.progress?.windowDone(tenantId, contentType);
         await tracker.persist({ record: true }); // issue-14: the delivered-blob record once per window
         if (fatal) throw fatal;
         // A failed blob holds the cursor; windows after it would only pile up work behind it.
         if (failed > 0) break;
+        // Not listed whole: a later window closed now would carry the cursor over what was not listed.
+        if (!closable) break;
       }
       // issue-14 hook 5: the reconciliation sweep, when due; below the cursor, which it never moves.
       if (this.d.reconcile && !stopped()) {
@@ -263,11 +288,84 @@ export class ContentTypePoller {
     return outcome.kind;
   }
 
-  private reportLost(ref: ContentRef, code: string, result: PassResult): void {
+  // ---- issue 12: gaps, listings not made whole, blobs given up (kept together to ease merges) ----
+
+  private get failures(): BlobFailures {
+    return (this.ownFailures ??= this.d.blobFailures ?? new BlobFailures());
+  }
+  private ownFailures: BlobFailures | undefined;
+
+  /** Records a range the API no longer answers for (through the ack tracker, which moves the cursor past it). */
+  private reportGap(tracker: AckTracker, gap: LostRange, result: PassResult): void {
+    const e = tracker.lostRange(gap);
+    if (!e) return;
+    result.gaps.push({ from: e.from, to: e.to, code: e.code });
+    this.d.metrics.rangeLost(this.d.tenantId, this.d.contentType, Math.max(0, (Date.parse(e.to) - Date.parse(e.from)) / 1000));
+    this.d.logger.warn('content lost: the API no longer answers for this time range; everything it still holds is fetched', {
+      tenant: this.d.tenantId,
+      contentType: this.d.contentType,
+      from: e.from,
+      to: e.to,
+      code: e.code,
+    });
+  }
+
+  /**
+   * After a window's listing: records the part the API could not be asked for (its start aged past the
+   * 7-day limit) and says whether the window may be closed: only when the API was asked for the rest of
+   * it and answered to its last page. An API that does not fill the report (a stand-in) is taken at its word.
+   */
+  private listedWhole(tracker: AckTracker, w: Window, info: ListingReport, result: PassResult): boolean {
+    if (info.asked === undefined && info.complete === undefined) Object.assign(info, { asked: { start: new Date(w.start), end: new Date(w.end) }, complete: true });
+    const lg = listingGap(w, info);
+    if (lg) this.reportGap(tracker, lg, result);
+    const closable = windowClosable(lg ? { start: Date.parse(lg.to), end: w.end } : w, info);
+    if (!closable) {
+      this.d.logger.warn('window not listed whole; the checkpoint stays within it and it is listed again next pass', {
+        tenant: this.d.tenantId,
+        contentType: this.d.contentType,
+        start: new Date(w.start).toISOString(),
+        end: new Date(w.end).toISOString(),
+        asked: info.asked ? { start: new Date(+info.asked.start).toISOString(), end: new Date(+info.asked.end).toISOString() } : null,
+        complete: info.complete,
+      });
+    }
+    return closable;
+  }
+
+  /**
+   * What a blob that failed this pass means. A non-retryable answer from the API for this blob alone
+   * (a 3xx, a 4xx) is not fatal to the pass: the blob holds the cursor and is tried again next pass,
+   * until it has failed so for the configured time (or is past its contentExpiration): then it is given
+   * up, recorded as lost with its code. Tenant-wide refusals and anything not from the API (state, the
+   * sink) stop the pass, as before.
+   */
+  private failureAction(ref: ContentRef, err: unknown, stopped: boolean): 'retry' | 'give-up' | 'fatal' {
+    if (stopped || !isBridgeError(err) || err.retryable) return 'retry';
+    const fromApi = err.code.startsWith('API_') || err.code.startsWith('BLOB_');
+    const a = fromApi ? classifyBlobFailure(err) : 'fatal';
+    if (a === 'fatal') return 'fatal';
+    if (a !== 'defer') return 'retry';
+    if (this.failures.giveUp(ref, err.code, this.clock.now())) return 'give-up';
+    const f = this.failures.get(ref.contentId);
+    this.d.logger.warn('blob refused by the API; the other blobs go on, it is tried again next pass until given up', {
+      tenant: this.d.tenantId,
+      contentType: this.d.contentType,
+      contentId: ref.contentId,
+      code: err.code,
+      failingSince: f ? new Date(f.at).toISOString() : undefined,
+      attempts: f?.attempts,
+    });
+    return 'retry';
+  }
+
+  private reportLost(ref: ContentRef, code: string, result: PassResult, msg = 'content lost at the source'): void {
     result.lostBlobs++;
     result.lost.push({ contentId: ref.contentId, code });
     if (code === 'CONTENT_EXPIRED') this.d.metrics.blobsExpired(this.d.tenantId, this.d.contentType, 1);
-    this.d.logger.warn('content lost at the source', {
+    this.d.metrics.blobsLost(this.d.tenantId, this.d.contentType, code, 1);
+    this.failures.forget(ref.contentId);
+    this.d.logger.warn(msg, {
       tenant: this.d.tenantId,
       contentType: this.d.contentType,
       contentId: ref.contentId,
