@@ -297,22 +297,33 @@ export class BlobBatcher {
    * a batch had to be handed over (the caller awaits it then), so the common case costs no microtask.
    */
   add(ev: OutEvent, size: number, index: number, id: string | undefined, recordType: number | null, key?: string): Promise<void> | undefined {
+    return this.addTo(ev, size, index, id, recordType, key, false);
+  }
+
+  private addTo(ev: OutEvent, size: number, index: number, id: string | undefined, recordType: number | null, key: string | undefined, claimed: boolean): Promise<void> | undefined {
     if (this.events.length > 0 && this.bytes + size > this.maxBytes) {
-      return this.flush().then(() => this.add(ev, size, index, id, recordType, key));
+      // flush() opens the next batch before it waits for room in the window; the record is claimed on
+      // that batch now, not once there is room: while it waits, another blob's reader must see the
+      // record on its way, or it sends its own copy too.
+      const handing = this.flush();
+      if (key !== undefined && !claimed) this.claim(key);
+      return handing.then(() => this.addTo(ev, size, index, id, recordType, key, key !== undefined));
     }
     const cur = this.cur;
     if (this.events.length === 0) cur.from = index;
     this.events.push(ev);
     cur.to = index + 1;
     if (id !== undefined) cur.ids.push(id);
-    if (key !== undefined) {
-      cur.keys.push(key);
-      this.claims?.claim(key, cur.outcome);
-    }
+    if (key !== undefined && !claimed) this.claim(key);
     cur.types.set(recordType, (cur.types.get(recordType) ?? 0) + 1);
     this.bytes += size;
     if (this.events.length >= this.maxEvents) return this.flush();
     return undefined;
+  }
+
+  private claim(key: string): void {
+    this.cur.keys.push(key);
+    this.claims?.claim(key, this.cur.outcome);
   }
 
   async flush(): Promise<void> {
@@ -358,7 +369,8 @@ export class BlobBatcher {
 
   /** Gives up what was not handed over yet, and waits for batches already sent (abandoning a read). */
   async settle(): Promise<void> {
-    if (this.events.length > 0) {
+    // A batch with claims and no events: its first record was waiting for room when the read failed.
+    if (this.events.length > 0 || this.cur.keys.length > 0) {
       const info = this.cur;
       this.events = [];
       this.bytes = 0;

@@ -51,4 +51,21 @@ describe('record-Id de-duplication', () => {
     ]);
     assert.equal(d.has('t2', 'b'), false);
   });
+
+  it('a record on its way: its claim holds the first batch\'s outcome until that batch settles, then ends', async () => {
+    const d = new DeliveredIds(10);
+    const k = d.key('t1', 'a');
+    let settle!: (v: boolean) => void;
+    const first = new Promise<boolean>((r) => (settle = r));
+    d.claim(k, first);
+    d.claim(k, Promise.resolve(true)); // a second copy does not take the claim over
+    assert.equal(d.pending(k), first);
+    assert.equal(d.pending(d.key('t2', 'a')), undefined, 'per tenant');
+    d.unclaim([k], Promise.resolve(true));
+    assert.equal(d.pending(k), first, 'only the claiming batch ends its claim');
+    settle(false);
+    d.unclaim([k], first);
+    assert.equal(d.pending(k), undefined);
+    assert.equal(new DeliveredIds(0).pending(k), undefined, 'de-dup off: nothing is skipped');
+  });
 });

@@ -3,6 +3,7 @@ import type { EncodedBatch, OutEvent, Sink } from '../../src/contracts';
 import { BridgeError } from '../../src/errors';
 import { memoryLogger, silentLogger } from '../../src/obs/log';
 import { Delivery, type BatchReport, type DeliveryOptions } from '../../src/core/delivery';
+import { DeliveredIds } from '../../src/core/dedup';
 import { makeReducer } from '../../src/core/rejects';
 import type { Clock } from '../../src/core/limits';
 
@@ -157,5 +158,73 @@ describe('delivery: three outcomes per batch', () => {
     const { d } = delivery(sink, { signal: stop.signal });
     await assert.rejects((await d.dispatch([ev('a')])).done, (e: BridgeError) => e.code === 'SINK_CLOSED');
     assert.equal(n, 50);
+  });
+});
+
+describe('delivery: records on their way (claims for de-dup)', () => {
+  /** A sink whose deliveries wait until `open()`: the in-flight window stays full meanwhile. */
+  function gatedSink() {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const acked: string[][] = [];
+    const sink: Sink = {
+      encode: (events) => ({ events: events.length, bytes: 1, ids: events.map((e) => String(e.record.Id)) }) as Enc,
+      deliver: async (b) => {
+        await gate;
+        acked.push((b as Enc).ids);
+      },
+      release: () => undefined,
+      close: async () => undefined,
+    };
+    return { sink, acked, open: () => open() };
+  }
+
+  it('a record that starts a new batch (byte bound) is claimed at once, not when the window has room', async () => {
+    // Before: the claim came only after the flush found room, so another blob's reader saw the record
+    // neither delivered nor on its way and sent its own copy too (a duplicate Microsoft repeats).
+    const g = gatedSink();
+    const { d } = delivery(g.sink, { maxInFlight: 1, maxBatchBytes: 100 });
+    const ids = new DeliveredIds(100);
+    const other = await d.dispatch([ev('x')]); // holds the only slot
+    const b = d.batcher((sb, r) => r && sb.ids.forEach((id) => ids.add('t', id)), ids);
+    const k1 = ids.key('t', 'r1');
+    const k2 = ids.key('t', 'r2');
+    assert.equal(b.add(ev('r1'), 60, 0, 'r1', 1, k1), undefined);
+    const waiting = b.add(ev('r2'), 60, 1, 'r2', 1, k2);
+    assert.ok(waiting, 'the byte bound hands the first batch over');
+    const p2 = ids.pending(k2);
+    assert.ok(p2, 'r2 is on its way while its batch waits for room');
+    assert.ok(ids.pending(k1), 'r1 too');
+    g.open();
+    await other.done;
+    await waiting;
+    await b.drain();
+    assert.equal(await p2, true);
+    assert.ok(ids.hasKey(k1) && ids.hasKey(k2), 'delivered once acknowledged');
+    assert.equal(ids.pending(k2), undefined, 'the claim ends with the batch');
+    assert.deepEqual(g.acked, [['x'], ['r1'], ['r2']]);
+  });
+
+  it('that claim ends as not delivered when the read is abandoned before its batch was sent', async () => {
+    const g = gatedSink();
+    const stop = new AbortController();
+    const { d } = delivery(g.sink, { maxInFlight: 1, maxBatchBytes: 100, signal: stop.signal });
+    const ids = new DeliveredIds(100);
+    const other = await d.dispatch([ev('x')]);
+    const b = d.batcher((sb, r) => r && sb.ids.forEach((id) => ids.add('t', id)), ids);
+    const k2 = ids.key('t', 'r2');
+    b.add(ev('r1'), 60, 0, 'r1', 1, ids.key('t', 'r1'));
+    const waiting = b.add(ev('r2'), 60, 1, 'r2', 1, k2)!;
+    const p2 = ids.pending(k2);
+    assert.ok(p2);
+    stop.abort(); // the first batch finds the stop when it gets room: never sent
+    g.open();
+    await other.done.catch(() => undefined);
+    await assert.rejects(waiting, (e: BridgeError) => e.code === 'SINK_CLOSED');
+    await b.settle();
+    // A reader that skipped its copy of r2 learns it was not delivered, and sends its own.
+    assert.equal(await p2, false);
+    assert.equal(ids.pending(k2), undefined);
+    assert.ok(!ids.hasKey(k2));
   });
 });
