@@ -358,7 +358,10 @@ export class Bridge {
     if (this.stopTimer) clearTimeout(this.stopTimer);
     await this.sink.close().catch(() => undefined);
     for (const t of this.tenants) t.http.close();
-    for (const st of this.idStores.values()) await st.save().catch((err) => this.logger.warn('record Ids not saved', { component: 'dedup', err })); // issue-14 hook
+    for (const st of this.idStores.values()) {
+      await st.save().catch((err) => this.logger.warn('record Ids not saved', { component: 'dedup', err })); // issue-14 hook
+      st.closeJournal();
+    }
     await this.store.close();
   }
 }

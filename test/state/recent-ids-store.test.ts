@@ -90,4 +90,82 @@ describe('state/recent-ids-store', () => {
     await a.save();
     assert.deepEqual(fs.readdirSync(dir), [RECORD_IDS_FILE]);
   });
+
+  describe('the journal (a kill -9 between two saves)', () => {
+    const journal = () => path.join(dir, RECORD_IDS_FILE + '.journal');
+
+    it('Ids handed over after the last save are known again after a crash (no save, no close)', async () => {
+      const a = store();
+      a.noteDelivered([guid(1)], T0 - H);
+      await a.save();
+      a.noteDelivered([guid(2), 'text-id-3'], T0);
+      a.noteDelivered([guid(4)], T0);
+      // The process dies here: no save, the journal fd is never closed.
+      const problems: string[] = [];
+      assert.deepEqual(await store({ onProblem: (m) => problems.push(m) }).load(), [guid(1), guid(2), guid(4), 'text-id-3']);
+      assert.deepEqual(problems, []);
+    });
+
+    it('a save empties the journal; a restart then reads the file alone', async () => {
+      const a = store();
+      a.noteDelivered([guid(1), guid(2)]);
+      assert.ok(fs.statSync(journal()).size > 0);
+      await a.save();
+      assert.ok(!fs.existsSync(journal()) && !fs.existsSync(journal() + '.old'));
+      a.noteDelivered([guid(3)]);
+      const b = store();
+      assert.deepEqual(await b.load(), [guid(1), guid(2), guid(3)]);
+      // Loaded from the journal: the next save writes them into the file and clears it.
+      await b.save();
+      assert.deepEqual(fs.readdirSync(dir), [RECORD_IDS_FILE]);
+      assert.deepEqual(await store().load(), [guid(1), guid(2), guid(3)]);
+    });
+
+    it('a torn last entry (power loss mid-write) is ignored; the entries before it are kept', async () => {
+      const a = store();
+      a.noteDelivered([guid(1)]);
+      a.noteDelivered([guid(2), guid(3)]);
+      const full = fs.readFileSync(journal());
+      fs.writeFileSync(journal(), full.subarray(0, full.length - 5));
+      const problems: string[] = [];
+      assert.deepEqual(await store({ onProblem: (m) => problems.push(m) }).load(), [guid(1)]);
+      assert.match(problems[0], /incomplete entry/);
+    });
+
+    it('a save that fails keeps the moved journal; the next start and the next save still have every Id', async () => {
+      const a = store();
+      a.noteDelivered([guid(1)]);
+      // The store file's place taken by a directory: the atomic rename fails.
+      fs.mkdirSync(path.join(dir, RECORD_IDS_FILE));
+      await assert.rejects(a.save());
+      assert.ok(fs.existsSync(journal() + '.old'));
+      a.noteDelivered([guid(2)]);
+      assert.deepEqual((await store().load()).sort(), [guid(1), guid(2)]);
+      fs.rmdirSync(path.join(dir, RECORD_IDS_FILE));
+      await a.save();
+      assert.deepEqual(fs.readdirSync(dir), [RECORD_IDS_FILE]);
+      assert.deepEqual(await store().load(), [guid(1), guid(2)]);
+    });
+
+    it('a journal that cannot be written is told once and never stops delivery', async () => {
+      fs.mkdirSync(journal());
+      const problems: string[] = [];
+      const a = store({ onProblem: (m) => problems.push(m) });
+      a.noteDelivered([guid(1)]);
+      a.noteDelivered([guid(2)]);
+      assert.equal(problems.length, 1);
+      assert.match(problems[0], /cannot append to .*journal \(EISDIR\); until the next save/);
+      assert.equal(a.size, 2);
+    });
+
+    it('keeps every Id of a long run of batches, in order, bounded by maxIds (chunks filled in place)', async () => {
+      const a = store({ maxIds: 5000 });
+      for (let k = 0; k < 30; k++) a.noteDelivered(Array.from({ length: 250 }, (_, i) => guid(k * 250 + i)));
+      assert.equal(a.size, 5000);
+      const ids = await store({ maxIds: 5000 }).load();
+      assert.equal(ids.length, 5000);
+      assert.equal(ids[0], guid(2500));
+      assert.equal(ids[4999], guid(7499));
+    });
+  });
 });
