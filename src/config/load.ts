@@ -11,7 +11,7 @@ import type { ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
 import { BridgeError } from '../errors';
 import { registerSecret } from '../obs/log';
-import schema from './schema.json';
+import { configSchema } from './schema';
 import { sinkModule } from '../sinks';
 import { STDIO_CONFIG_KEYS } from '../sinks/stdio';
 import { renderAjvErrors, describeValue } from './problems';
@@ -70,8 +70,8 @@ export class ConfigError extends BridgeError {
   }
 }
 
-/** The schema itself (for docs generation and tests). */
-export const configSchema: Readonly<Record<string, unknown>> = schema as Record<string, unknown>;
+/** The schema itself (for docs generation and tests): schema.json completed from the sink registry. */
+export { configSchema };
 
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
@@ -79,7 +79,7 @@ function validator(): ValidateFunction {
     const ajv = new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
     // Annotations read by problems.ts when wording messages; they never affect validity.
     for (const keyword of ['x-expected', 'x-when', 'x-secret']) ajv.addKeyword({ keyword });
-    compiled = ajv.compile(schema);
+    compiled = ajv.compile(configSchema);
   }
   return compiled;
 }

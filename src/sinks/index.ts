@@ -1,7 +1,7 @@
 /**
  * The sink registry. Each sink is a self-describing module in its own folder (create, describe, the
- * largest event it takes, whether its "delivered" means acknowledged); adding one is a folder and one
- * line in SINKS. Config loading (secrets, CA files) happens before; this only looks the type up.
+ * largest event it takes, whether its "delivered" means acknowledged, its own config keys); adding one
+ * is a folder and one line in SINKS. Config loading (secrets, CA files) happens before; this only looks the type up.
  */
 import type { SinkConfig as ConfigSinkSection } from '../config/types';
 import type { Sink } from '../contracts';
@@ -27,6 +27,12 @@ export interface SinkModule {
   describe(cfg: ConfigSinkSection): string;
   /** Largest single event (bytes, encoded) the sink can take with this config. */
   largestEvent(cfg: ConfigSinkSection): number;
+  /**
+   * The sink's own keys of the config's `sink` section (JSON Schema properties, and dependentRequired),
+   * beside `type` and the delivery core's keys (batch sizes, in-flight window, ack timeout).
+   * src/config/schema.ts merges them in; config/types.ts types them.
+   */
+  readonly configSchema?: { properties: Record<string, unknown>; dependentRequired?: Record<string, string[]> };
 }
 
 /** Every sink, by `sink.type`. */

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import schema from '../../src/config/schema.json';
+import { configSchema as schema } from '../../src/config/load';
 import { CONTENT_TYPES } from '../../src/contracts';
 import { packageRoot } from '../../src/paths';
 import { contentTypeTagPart, recordTypeTagParts } from '../../src/shape/tags';

@@ -1,10 +1,12 @@
 /** The forward sink as a module of the registry (src/sinks/index.ts). */
 import type { SinkModule } from '../index';
 import { createForwardSink } from './forward';
+import configSchema from './config.schema.json';
 
 export const forwardSink: SinkModule = {
   type: 'forward',
   acknowledges: true,
+  configSchema,
   create: (cfg, ctx) =>
     createForwardSink({
       host: cfg.host,
