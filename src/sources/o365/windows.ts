@@ -231,12 +231,6 @@ export function uniqueRefs(refs: ContentRef[]): ContentRef[] {
   return out;
 }
 
-/** True when the blob was already acknowledged and must not be fetched again. */
-export function alreadyDone(ref: ContentRef, cp: CursorState, recent: { has(id: string): boolean }): boolean {
-  if (recent.has(ref.contentId)) return true;
-  return cp.cursor !== null && ref.contentCreated === cp.cursor && cp.doneAtCursor.includes(ref.contentId);
-}
-
 /**
  * Vector's ordered finalizer for one window: blobs finish in any order, the cursor advances only
  * over the contiguous finished prefix. When the whole window is finished the cursor jumps to the
@@ -316,43 +310,5 @@ export class WindowFinalizer {
       // t < cur: late content below the cursor (trailing re-list); it goes into `recent`, the cursor stays.
     }
     return moved ? this.current() : null;
-  }
-}
-
-/**
- * Bounded record of recently acknowledged blobs, kept in the checkpoint so that content re-listed in
- * the trailing window is not fetched again. Entries older than the listing start are useless and pruned.
- */
-export class RecentBlobs {
-  private readonly map = new Map<string, string>(); // contentId → contentCreated, insertion-ordered
-
-  constructor(
-    entries: Array<[string, string]>,
-    private readonly capacity = 50_000,
-  ) {
-    // The newest `capacity` only: an edited or foreign checkpoint must not make every save huge.
-    const from = Math.max(0, entries.length - capacity);
-    for (let i = from; i < entries.length; i++) this.map.set(entries[i][0], entries[i][1]);
-  }
-
-  add(id: string, created: string): void {
-    this.map.delete(id);
-    this.map.set(id, created);
-    while (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next().value as string;
-      this.map.delete(oldest);
-    }
-  }
-
-  prune(olderThanMs: number): void {
-    for (const [id, created] of this.map) if (Date.parse(created) < olderThanMs) this.map.delete(id);
-  }
-
-  has(id: string): boolean {
-    return this.map.has(id);
-  }
-
-  entries(): Array<[string, string]> {
-    return [...this.map.entries()];
   }
 }

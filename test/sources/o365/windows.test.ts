@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { ContentRef } from '../../../src/contracts';
 import {
-  alreadyDone,
   BlobFailures,
   classifyBlobFailure,
   compareRefs,
@@ -14,7 +13,6 @@ import {
   windowClosable,
   MAX_AGE_MS,
   planWindows,
-  RecentBlobs,
   uniqueRefs,
   WindowFinalizer,
 } from '../../../src/sources/o365/windows';
@@ -82,12 +80,9 @@ describe('poller decisions (windows, cursor)', () => {
     assert.equal(f.get('b3'), undefined);
   });
 
-  it('a contentCreated that only Date.parse accepts ("99999") is not a content reference; recent blobs are bounded on load', () => {
+  it('a contentCreated that only Date.parse accepts ("99999") is not a content reference', () => {
     assert.equal(isContentRef({ contentId: 'a', contentUri: 'https://x', contentCreated: '99999' }), false);
     assert.equal(isContentRef({ contentId: 'a', contentUri: 'https://x', contentCreated: '2026-11-25T10:00:00.000Z' }), true);
-    const many = Array.from({ length: 10 }, (_, i) => [`id${i}`, '2026-11-25T10:00:00.000Z'] as [string, string]);
-    const rb = new RecentBlobs(many, 4);
-    assert.deepEqual(rb.entries().map((e) => e[0]), ['id6', 'id7', 'id8', 'id9'], 'the newest kept');
   });
 
   it('re-lists the trailing window when caught up, and resumes from the cursor when behind', () => {
@@ -167,25 +162,5 @@ describe('poller decisions (windows, cursor)', () => {
       assert.equal(f.fail(1), null);
       assert.deepEqual(f.current(), { cursor: '2026-11-25T01:00:00.000Z', doneAtCursor: ['a'] });
     });
-
-    it('resumes a checkpoint at a shared timestamp: ids done there are skipped, the others are not', () => {
-      const cp = { cursor: '2026-11-25T01:00:00.000Z', doneAtCursor: ['a'] };
-      assert.equal(alreadyDone(refs[0], cp, new Set()), true);
-      assert.equal(alreadyDone(refs[1], cp, new Set()), false);
-      assert.equal(alreadyDone(refs[2], cp, new Set(['c'])), true);
-    });
-  });
-
-  it('remembers recent blobs within a bound and prunes the ones that can no longer be listed', () => {
-    const r = new RecentBlobs([], 3);
-    r.add('a', '2026-11-20T00:00:00.000Z');
-    r.add('b', '2026-11-25T00:00:00.000Z');
-    r.add('c', '2026-11-25T00:00:00.000Z');
-    r.add('d', '2026-11-25T00:00:00.000Z');
-    assert.equal(r.has('a'), false, 'evicted by the bound');
-    r.prune(Date.parse('2026-11-25T00:00:00.000Z'));
-    assert.deepEqual(r.entries().map((e) => e[0]), ['b', 'c', 'd']);
-    r.prune(Date.parse('2026-11-26T00:00:00.000Z'));
-    assert.equal(r.entries().length, 0);
   });
 });
