@@ -180,40 +180,52 @@ export class RecentIdsStore {
    * next); returns the Ids still inside the age bound, oldest first (seed the in-memory de-dup with them).
    */
   async load(): Promise<string[]> {
+    const read = async (f: string): Promise<Buffer | NodeJS.ErrnoException> => fs.promises.readFile(f).catch((e: NodeJS.ErrnoException) => e);
+    return this.loadFrom(await read(this.file), [await read(this.oldJournalFile), await read(this.journalFile)]);
+  }
+
+  /** The same, synchronously (start-up, and the delivery simulation's virtual clock). */
+  loadSync(): string[] {
+    const read = (f: string): Buffer | NodeJS.ErrnoException => {
+      try {
+        return fs.readFileSync(f);
+      } catch (e) {
+        return e as NodeJS.ErrnoException;
+      }
+    };
+    return this.loadFrom(read(this.file), [read(this.oldJournalFile), read(this.journalFile)]);
+  }
+
+  private loadFrom(file: Buffer | NodeJS.ErrnoException, journals: Array<Buffer | NodeJS.ErrnoException>): string[] {
     this.buckets = [];
     this.count = 0;
-    let buf: Buffer | undefined;
-    try {
-      buf = await fs.promises.readFile(this.file);
-    } catch (e) {
-      if (errCode(e) !== 'ENOENT') this.onProblem(`cannot read ${this.file} (${errCode(e)}); record de-duplication starts from the journal only`);
-    }
-    if (buf) {
-      const r = buf.subarray(0, 8).equals(MAGIC) ? readBlocks(buf, 8, (at, g, t) => this.push(at, g, t)) : { end: 0, clean: false };
+    if (!Buffer.isBuffer(file)) {
+      if (errCode(file) !== 'ENOENT') this.onProblem(`cannot read ${this.file} (${errCode(file)}); record de-duplication starts from the journal only`);
+    } else {
+      const r = file.subarray(0, 8).equals(MAGIC) ? readBlocks(file, 8, (at, g, t) => this.push(at, g, t)) : { end: 0, clean: false };
       if (!r.clean) {
         this.onProblem(`${this.file} is not a valid record Id store; record de-duplication starts empty (downstream Id de-dup removes what this lets through)`);
         this.buckets = [];
         this.count = 0;
       }
     }
-    for (const f of [this.oldJournalFile, this.journalFile]) {
-      let j: Buffer;
-      try {
-        j = await fs.promises.readFile(f);
-      } catch (e) {
-        if (errCode(e) !== 'ENOENT') this.onProblem(`cannot read ${f} (${errCode(e)}); Ids acknowledged just before the last stop may be sent again`);
-        continue;
+    const names = [this.oldJournalFile, this.journalFile];
+    journals.forEach((j, i) => {
+      const f = names[i];
+      if (!Buffer.isBuffer(j)) {
+        if (errCode(j) !== 'ENOENT') this.onProblem(`cannot read ${f} (${errCode(j)}); Ids acknowledged just before the last stop may be sent again`);
+        return;
       }
-      if (j.length === 0) continue;
+      if (j.length === 0) return;
       if (!j.subarray(0, 8).equals(JOURNAL_MAGIC)) {
         this.onProblem(`${f} is not a record Id journal; ignored (duplicates at worst)`);
-        continue;
+        return;
       }
       const before = this.count;
       const r = readBlocks(j, 8, (at, g, t) => this.push(at, g, t));
       if (!r.clean) this.onProblem(`${f} ends in an incomplete entry (a crash while writing it); the entries before it are kept`);
       if (this.count !== before) this.dirty = true;
-    }
+    });
     this.prune();
     return this.ids();
   }
