@@ -130,8 +130,10 @@ export class Bridge {
         metaKey: META_KEY,
         excerptBytes: Math.max(256, this.largestEvent - 8192),
         tag: (ev) => {
-          const ct = (ev.record[META_KEY] as { content_type?: unknown } | undefined)?.content_type;
-          return tags.tag(typeof ct === 'string' ? ct : 'Audit.General', recordIdentity(ev.record).recordType, true);
+          const r = recordIdentity(ev.record);
+          const raw = (ev.record[META_KEY] as { content_type?: unknown } | undefined)?.content_type;
+          const ct = r.contentType ?? (typeof raw === 'string' ? raw : 'Audit.General');
+          return tags.tag(ct, r.recordType, true);
         },
       }),
       // Raw events carry Id/RecordType at the top, ECS documents at event.id / o365.audit.RecordType.

@@ -174,6 +174,31 @@ describe('issue 11, pinned: delivery cases', function () {
       }
     });
 
+    it('case 2 in the ECS format: the reduced record goes to the quarantine tag of its own content type (not Audit.General)', async () => {
+      const env = tempDir();
+      rx = await startReceiver();
+      const floats = Array.from({ length: 150_000 }, () => 0.5);
+      const recs = [record(0), record(1, { Values: floats })];
+      fakeApi(() => JSON.stringify(recs));
+      const cfg = makeConfig(emu, rx.port, env.dir, { format: 'ecs', poll: { once: true, initialLookbackHours: 1 } }, { contentTypes: ['Audit.Exchange'] });
+      cfg.sink.maxBatchBytes = 1024 * 1024;
+      const bridge = new Bridge(cfg, { logger: memoryLogger('error') });
+      try {
+        await bridge.init();
+        const s = await bridge.runOnce();
+        assert.equal(s.results[0].failedBlobs, 0, 'the blob finished');
+        const tags = rx.events.map((e) => e.tag);
+        assert.equal(tags.length, 2, tags.join(', '));
+        const reduced = rx.events.find((e) => /invalid/.test(e.tag));
+        assert.ok(reduced, `one event quarantined (${tags.join(', ')})`);
+        assert.match(reduced.tag, /^o365\.invalid\.audit\.exchange\./);
+        assert.ok(tags.every((t) => t.includes('audit.exchange')), tags.join(', '));
+      } finally {
+        await bridge.close();
+        env.cleanup();
+      }
+    });
+
     it('metrics tell the truth under faults: emitted = acknowledged, counted once; the unacked gauge moves and ends at 0', async () => {
       const env = tempDir();
       // Connections dropped mid-batch at first: batches are sent again, so counting per attempt would show.

@@ -131,15 +131,19 @@ export function toEcsDocument(record: Record<string, unknown>, time: EventTimePa
 /**
  * The record's Id and RecordType as an event of either format carries them — raw: `Id`, `RecordType`;
  * ecs: `event.id`, `o365.audit.RecordType` (a string there, as Elastic has it). For the wiring that
- * identifies delivered events by record (de-dup, the lost list, metrics by record type).
+ * identifies delivered events by record (de-dup, the lost list, metrics by record type); for an ECS
+ * document also its content type (`o365.bridge.content_type`: the quarantine tag of a reduced event).
  */
-export function recordIdentity(record: Record<string, unknown>): { id: string | undefined; recordType: number | null } {
+export function recordIdentity(record: Record<string, unknown>): { id: string | undefined; recordType: number | null; contentType?: string } {
   let id: unknown = record.Id;
   let rt: unknown = record.RecordType;
+  let ct: unknown;
   if (id === undefined && rt === undefined && isObj(record.event) && isObj(record.o365)) {
     id = record.event.id;
     const audit = record.o365.audit;
     rt = isObj(audit) ? audit.RecordType : undefined;
+    // The content type the bridge read it from (the raw format keeps it under its own metadata key).
+    ct = isObj(record.o365.bridge) ? record.o365.bridge.content_type : undefined;
   }
-  return { id: typeof id === 'string' && id.length > 0 && id.length <= 1024 ? id : undefined, recordType: recordTypeOf(rt) };
+  return { id: typeof id === 'string' && id.length > 0 && id.length <= 1024 ? id : undefined, recordType: recordTypeOf(rt), ...(typeof ct === 'string' ? { contentType: ct } : {}) };
 }
