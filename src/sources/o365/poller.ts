@@ -78,6 +78,11 @@ export interface PollerDeps {
    * tenant × content type, kept by the bridge), so that a blob is given up after the configured time.
    */
   blobFailures?: BlobFailures;
+  /**
+   * Waits for the tenant's turn for one blob created at `oldestMs` (bridge: core/schedule.ts); resolves
+   * with its release. `previous`, the release of the worker's last blob, is handed over.
+   */
+  turn?: (oldestMs: number, previous?: () => void) => Promise<() => void>;
 }
 
 export interface PollerOptions {
@@ -175,9 +180,13 @@ export class ContentTypePoller {
     const windows = planWindows(start, plan);
     this.d.progress?.setPlan(tenantId, contentType, windows.length);
     const stopped = () => this.o.stopFetching.aborted || this.d.delivery.failure !== undefined;
+    // The tenant's turn for a window's listing (bridge: core/schedule.ts), handed to its first blob worker.
+    let listTurn: (() => void) | undefined;
 
     try {
       for (const w of windows) {
+        if (stopped()) break;
+        listTurn = await this.d.turn?.(w.start);
         if (stopped()) break;
         result.windows++;
         const refs: ContentRef[] = [];
@@ -202,7 +211,8 @@ export class ContentTypePoller {
         let fatal: BridgeError | undefined;
 
         let next = 0;
-        const worker = async () => {
+        // The tenant's turn (bridge: core/schedule.ts), held from one blob to the next while it still comes first.
+        const worker = async (held: { turn?: () => void }) => {
           while (next < sorted.length && !stopped() && !fatal) {
             const i = next++;
             const ref = sorted[i];
@@ -211,6 +221,8 @@ export class ContentTypePoller {
               win.skipped(i);
               continue;
             }
+            held.turn = await this.d.turn?.(Date.parse(ref.contentCreated), held.turn);
+            if (stopped()) break; // stopped while waiting for the turn: not started, not a failure
             const outcome = await this.d.blobSlots.run(() => this.processBlob(ref, tracker, result));
             if (outcome.kind === 'failed') {
               const why = this.failureAction(ref, outcome.error, stopped());
@@ -239,7 +251,13 @@ export class ContentTypePoller {
             await tracker.persist();
           }
         };
-        await Promise.all(Array.from({ length: Math.max(1, Math.min(this.o.blobConcurrency, sorted.length)) }, worker));
+        await Promise.all(
+          Array.from({ length: Math.max(1, Math.min(this.o.blobConcurrency, sorted.length)) }, (_, k) => {
+            const held: { turn?: () => void } = { turn: k === 0 ? listTurn : undefined };
+            if (k === 0) listTurn = undefined;
+            return worker(held).finally(() => held.turn?.());
+          }),
+        );
 
         result.failedBlobs += failed;
         if (!stopped() && closable && win.close()) this.d.progress?.windowDone(tenantId, contentType);
@@ -257,10 +275,12 @@ export class ContentTypePoller {
       }
     } catch (err) {
       result.error = isBridgeError(err) ? err : new BridgeError('INTERNAL', (err as Error)?.message ?? String(err), { cause: err });
+      listTurn?.();
       if (result.error.code === 'STATE_UNWRITABLE' || result.error.code === 'STATE_CORRUPT') throw result.error;
       if (!(this.o.stopFetching.aborted && result.error.details.aborted)) logger.error('pass failed', { tenant: tenantId, contentType, err: result.error });
       await tracker.persist({ record: true });
     }
+    listTurn?.();
     result.cursor = tracker.cursor.cursor;
     return result;
   }
@@ -271,7 +291,8 @@ export class ContentTypePoller {
    */
   private async deliverLate(ref: ContentRef, tracker: AckTracker, result: PassResult): Promise<'done' | 'lost' | 'failed'> {
     const unit = { id: ref.contentId, at: ref.contentCreated };
-    const outcome = await this.d.blobSlots.run(() => this.processBlob(ref, tracker, result));
+    const release = await this.d.turn?.(Date.parse(ref.contentCreated));
+    const outcome = await this.d.blobSlots.run(() => this.processBlob(ref, tracker, result)).finally(() => release?.());
     if (outcome.kind === 'failed') {
       result.failedBlobs++;
       await tracker.persist();
