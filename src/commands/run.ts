@@ -12,6 +12,7 @@ import { createLogger, type Level, type Logger } from '../obs/log';
 import { createMetrics, noopMetrics, type Metrics } from '../obs/metrics';
 import { createProgress, type Progress } from '../obs/progress';
 import { startObsServer } from '../obs/server';
+import { tuneHeap } from '../obs/heap';
 import { Bridge, type PassSummary } from '../bridge';
 import { flagString, parseArgs } from './args';
 import { EXIT, formatVerdict, passVerdict, readinessWithTenants, type Verdict } from './exit-codes';
@@ -72,6 +73,8 @@ export async function runBridge(
   logger: Logger,
   opts: { metrics?: Metrics; progress?: Progress; onPass?: (s: PassSummary) => void; bridgeOptions?: ConstructorParameters<typeof Bridge>[1] } = {},
 ): Promise<number> {
+  // Before the pass allocates anything: keeps the old generation near its live size (see obs/heap.ts).
+  tuneHeap();
   const metrics = opts.metrics ?? (cfg.metrics.enabled ? createMetrics() : noopMetrics);
   const progress = opts.progress ?? createProgress({ isTTY: false, logger: logger.child({ component: 'progress' }) });
   const bridge = new Bridge(cfg, { logger, metrics, progress, ...opts.bridgeOptions });

@@ -188,3 +188,24 @@ describe('api/http', () => {
     }
   });
 });
+
+describe('net/http: one secure context per extra CA (issue 17)', () => {
+  const agentContext = (s: ReturnType<typeof createHttpStack>) => (s.axios.defaults.httpsAgent as { options: { secureContext?: unknown } }).options.secureContext;
+  it('stacks with the same CA share one secure context (not ~0.9 MiB of native memory each); another CA gets its own', () => {
+    // A real PEM is needed for createSecureContext: two of Node's roots stand in as "the extra CA".
+    const tls = require('node:tls') as typeof import('node:tls');
+    const [a, b] = [tls.rootCertificates[0], tls.rootCertificates[1]];
+    const s1 = createHttpStack({ caPem: a });
+    const s2 = createHttpStack({ caPem: a });
+    const s3 = createHttpStack({ caPem: b });
+    const s4 = createHttpStack({});
+    try {
+      assert.ok(agentContext(s1));
+      assert.equal(agentContext(s1), agentContext(s2));
+      assert.notEqual(agentContext(s1), agentContext(s3));
+      assert.equal(agentContext(s4), undefined);
+    } finally {
+      for (const s of [s1, s2, s3, s4]) s.close();
+    }
+  });
+});

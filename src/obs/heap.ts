@@ -1,0 +1,35 @@
+/**
+ * How far V8 lets the old generation grow past what is live, set once at start by `run` and `demo`.
+ *
+ * Why: the bridge's live heap is small (about 30 MiB in the memory scenario), but records that wait
+ * in a batch being filled survive two scavenges and are promoted, so the old generation fills with
+ * short-lived garbage. After each mark-compact V8 sets the next limit at up to 4 × what is live when
+ * collecting is cheap, so RSS peaked at 2.5 × the live heap (issue 17: 242–276 MiB). A growing factor
+ * of 1 + HEAP_GROWING_PERCENT/100 keeps the limit near the live size: more mark-compacts, each short
+ * (the live heap is small), at no measurable CPU cost in the bench (bench/results/issue-17-memory.md).
+ *
+ * `--heap-growing-percent` is read at every mark-compact, so setting it after start takes effect
+ * (the semi-space size is not: it is fixed when the heap is set up, which is why the young
+ * generation is left alone). An operator who sets the flag (NODE_OPTIONS or the command line) keeps
+ * their value; O365FB_HEAP_TUNING=0 turns this off.
+ */
+import * as v8 from 'node:v8';
+
+export const HEAP_GROWING_PERCENT = 100;
+
+const FLAG = '--heap-growing-percent';
+
+/**
+ * Sets the growing factor unless the operator chose one or turned tuning off. Returns the flag set,
+ * or null when nothing was set. Idempotent.
+ */
+export function tuneHeap(o: { execArgv?: readonly string[]; env?: NodeJS.ProcessEnv; set?: (flags: string) => void } = {}): string | null {
+  const env = o.env ?? process.env;
+  if (env.O365FB_HEAP_TUNING === '0') return null;
+  const given = [...(o.execArgv ?? process.execArgv), ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
+  // V8 accepts both spellings (dashes or underscores).
+  if (given.some((a) => a.replace(/_/g, '-').startsWith(FLAG))) return null;
+  const flag = `${FLAG}=${HEAP_GROWING_PERCENT}`;
+  (o.set ?? v8.setFlagsFromString)(flag);
+  return flag;
+}
