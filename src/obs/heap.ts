@@ -5,8 +5,9 @@
  * in a batch being filled survive two scavenges and are promoted, so the old generation fills with
  * short-lived garbage. After each mark-compact V8 sets the next limit at up to 4 × what is live when
  * collecting is cheap, so RSS peaked at 2.5 × the live heap (issue 17: 242–276 MiB). A growing factor
- * of 1 + HEAP_GROWING_PERCENT/100 keeps the limit near the live size: more mark-compacts, each short
- * (the live heap is small), at no measurable CPU cost in the bench (bench/results/issue-17-memory.md).
+ * of 1 + HEAP_GROWING_PERCENT/100 = 2 caps the limit at twice the live size: peak 205 MiB, at no
+ * measurable CPU cost in the throughput scenario. 50 (factor 1.5) gave 197 MiB but cost 10–20 % more
+ * CPU per record (five times the mark-compacts): bench/results/issue-17-memory.md.
  *
  * `--heap-growing-percent` is read at every mark-compact, so setting it after start takes effect
  * (the semi-space size is not: it is fixed when the heap is set up, which is why the young
