@@ -12,6 +12,7 @@ import { makeConfig, tempDir } from '../test/support/bridge-config';
 import { sinkModule } from '../src/sinks';
 import { CheckpointStore } from '../src/state/checkpoint';
 import { META_KEY } from '../src/shape/event';
+import { tuneHeap } from '../src/obs/heap';
 import type { EncodedBatch, OutEvent, Sink } from '../src/contracts';
 import type { Config } from '../src/config/types';
 import { cpuSeconds, gcCounter, peakRssMiB, profiled, rssMiB, serve, type GcCounts } from './proc';
@@ -122,6 +123,9 @@ function lastMetaKey(record: Record<string, unknown>): string {
   while (Object.prototype.hasOwnProperty.call(record, key + '_')) key += '_';
   return key;
 }
+
+// As `run` does at start (src/commands/run.ts): the bench measures the product as it runs.
+tuneHeap();
 
 serve({
   async run(a: BridgeRunArgs): Promise<BridgeRunResult> {
