@@ -11,7 +11,8 @@
  * What the caller learns per batch (BatchReport) is what the ack tracker needs: nothing is durable here.
  *
  * Memory: at most maxInFlight batches, each held as its encoded bytes (the parsed events are dropped
- * once encoded), plus the one being filled per blob. When the window is full, `dispatch` waits, which
+ * once encoded), plus the one being filled per blob (encoded as it fills when the sink has an encoder,
+ * so a parsed record lives only until it is added). When the window is full, `dispatch` waits, which
  * stops the blob reader, which stops reading the HTTP response: backpressure all the way to the API.
  */
 import type { BatchEncoder, EncodedBatch, OutEvent, Sink } from '../contracts';
