@@ -119,4 +119,21 @@ export interface Sink {
   deliver(batch: EncodedBatch): Promise<void>;
   release(batch: EncodedBatch): void;
   close(): Promise<void>;
+  /**
+   * Optional (issue 17): encode a batch event by event as it fills, so parsed records are dropped as
+   * soon as they are added. `add` throws what `encode` would for that event alone (details.index 0).
+   */
+  encoder?(): BatchEncoder;
+}
+
+/** A batch being encoded as it fills (Sink.encoder). */
+export interface BatchEncoder {
+  /** Encodes one event; on a throw, nothing of it is kept and the encoder stays usable. */
+  add(ev: OutEvent): void;
+  /** Events encoded so far. */
+  readonly events: number;
+  /** The batch, to deliver; the encoder is spent. */
+  finish(): EncodedBatch;
+  /** Drops what was encoded; the encoder is spent. */
+  abandon(): void;
 }

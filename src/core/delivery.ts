@@ -11,10 +11,11 @@
  * What the caller learns per batch (BatchReport) is what the ack tracker needs: nothing is durable here.
  *
  * Memory: at most maxInFlight batches, each held as its encoded bytes (the parsed events are dropped
- * once encoded), plus the one being filled per blob. When the window is full, `dispatch` waits, which
+ * once encoded), plus the one being filled per blob (encoded as it fills when the sink has an encoder,
+ * so a parsed record lives only until it is added). When the window is full, `dispatch` waits, which
  * stops the blob reader, which stops reading the HTTP response: backpressure all the way to the API.
  */
-import type { EncodedBatch, OutEvent, Sink } from '../contracts';
+import type { BatchEncoder, EncodedBatch, OutEvent, Sink } from '../contracts';
 import { BridgeError, isBridgeError } from '../errors';
 import type { Logger } from '../obs/log';
 import { backoffDelay } from '../net/retry';
@@ -118,13 +119,87 @@ export class Delivery {
     this.o.onUnacked?.(this.unacked);
   }
 
+  /**
+   * As dispatch, for a batch the batcher encoded as it filled (Sink.encoder): `report` holds what was
+   * quarantined or lost on the way, `enc` is null when nothing was left to send.
+   */
+  async dispatchEncoded(enc: EncodedBatch | null, events: number, ids: readonly string[], report: BatchReport): Promise<{ done: Promise<BatchReport> }> {
+    await this.window.acquire();
+    const stopped = this.failed ?? (this.o.signal.aborted ? closedError() : undefined);
+    if (stopped) {
+      this.window.release();
+      if (enc) this.sink.release(enc);
+      throw stopped;
+    }
+    this.moveUnacked(events);
+    let sent: Promise<BatchReport>;
+    if (enc === null || enc.events === 0) {
+      if (enc) this.sink.release(enc);
+      sent = Promise.resolve(report); // every event of the batch was refused, even reduced
+    } else sent = this.send(enc, ids, report);
+    const p = sent.finally(() => {
+      this.moveUnacked(-events);
+      this.window.release();
+    });
+    p.catch(() => undefined);
+    return { done: p };
+  }
+
+  /** @internal (BlobBatcher) The sink's encoder for a batch filled event by event, when it has one. */
+  get streams(): boolean {
+    return typeof this.sink.encoder === 'function';
+  }
+
+  /** @internal (BlobBatcher) */
+  openEncoder(): BatchEncoder {
+    return this.sink.encoder!();
+  }
+
+  /**
+   * @internal (BlobBatcher) Encodes `ev` into `enc`, with encode()'s rules: a refused event is replaced
+   * by its reduced form once, and reported lost in `report` if that is refused too. Throws a
+   * retryable error as it came (the read fails; its batch is not acknowledged).
+   */
+  encodeInto(enc: BatchEncoder, ev: OutEvent, report: BatchReport): void {
+    let err: BridgeError;
+    try {
+      enc.add(ev);
+      return;
+    } catch (e) {
+      err = asBridgeError(e);
+      if (err.retryable) throw err;
+    }
+    let last = ev;
+    if (this.o.reduce) {
+      const why = { code: err.code, message: err.message, bytes: typeof err.details.bytes === 'number' ? err.details.bytes : undefined };
+      last = this.o.reduce(ev, why);
+      this.o.logger.warn('event refused by the sink; delivered reduced to the quarantine', { code: err.code, recordId: this.identify(ev).recordId, bytes: why.bytes });
+      try {
+        enc.add(last);
+        report.quarantined++;
+        return;
+      } catch (e) {
+        err = asBridgeError(e);
+        if (err.retryable) throw err;
+      }
+    }
+    const who = this.identify(last);
+    report.lost.push({ ...who, code: err.code });
+    this.o.logger.error('event refused by the sink even reduced; recorded as lost', { code: err.code, recordId: who.recordId });
+  }
+
   private async deliverBatch(events: OutEvent[], ids: readonly string[]): Promise<BatchReport> {
     const report: BatchReport = { acked: 0, quarantined: 0, lost: [] };
     const enc = this.encode(events, report);
     if (enc === null) return report; // every event of the batch was refused, even reduced
-    const total = enc.events;
     // From here on only the bytes are held.
     events = [];
+    return this.send(enc, ids, report);
+  }
+
+  /** Sends `enc` until acknowledged, given up, or stopped (see the class comment); releases it after. */
+  private async send(enc: EncodedBatch, ids: readonly string[], report: BatchReport): Promise<BatchReport> {
+    const total = enc.events;
     let firstFailure = 0;
     try {
       for (let attempt = 1; ; attempt++) {
@@ -277,7 +352,14 @@ export interface Claims {
 
 /** Collects one blob read's events into batches, and reports each batch's outcome exactly once. */
 export class BlobBatcher {
+  /** The current batch's events, held as they are (a sink without an encoder), or encoded as they come. */
   private events: OutEvent[] = [];
+  private enc: BatchEncoder | undefined;
+  /** What the encoder quarantined or lost of the current batch (streamed batches). */
+  private pre: BatchReport = emptyReport();
+  /** Events in the current batch. */
+  private n = 0;
+  private readonly streaming: boolean;
   private bytes = 0;
   private cur: SentBatch = newBatch(0);
   private readonly pending: Array<Promise<BatchReport>> = [];
@@ -289,7 +371,9 @@ export class BlobBatcher {
     /** r is null when the batch was not acknowledged (given up, stopped, or never sent). */
     private readonly onSettled?: (b: SentBatch, r: BatchReport | null) => void,
     private readonly claims?: Claims,
-  ) {}
+  ) {
+    this.streaming = delivery.streams;
+  }
 
   /**
    * Adds the event of the record at `index` in the blob; `size` is its approximate encoded size (its
@@ -301,7 +385,7 @@ export class BlobBatcher {
   }
 
   private addTo(ev: OutEvent, size: number, index: number, id: string | undefined, recordType: number | null, key: string | undefined, claimed: boolean): Promise<void> | undefined {
-    if (this.events.length > 0 && this.bytes + size > this.maxBytes) {
+    if (this.n > 0 && this.bytes + size > this.maxBytes) {
       // flush() opens the next batch before it waits for room in the window; the record is claimed on
       // that batch now, not once there is room: while it waits, another blob's reader must see the
       // record on its way, or it sends its own copy too.
@@ -310,14 +394,19 @@ export class BlobBatcher {
       return handing.then(() => this.addTo(ev, size, index, id, recordType, key, key !== undefined));
     }
     const cur = this.cur;
-    if (this.events.length === 0) cur.from = index;
-    this.events.push(ev);
+    if (this.streaming) {
+      // Encoded now: the parsed record is not held while the batch fills (most of the GC cost was
+      // copying records that waited here for the batch to be full).
+      this.delivery.encodeInto((this.enc ??= this.delivery.openEncoder()), ev, this.pre);
+    } else this.events.push(ev);
+    if (this.n === 0) cur.from = index;
+    this.n++;
     cur.to = index + 1;
     if (id !== undefined) cur.ids.push(id);
     if (key !== undefined && !claimed) this.claim(key);
     cur.types.set(recordType, (cur.types.get(recordType) ?? 0) + 1);
     this.bytes += size;
-    if (this.events.length >= this.maxEvents) return this.flush();
+    if (this.n >= this.maxEvents) return this.flush();
     return undefined;
   }
 
@@ -327,15 +416,21 @@ export class BlobBatcher {
   }
 
   async flush(): Promise<void> {
-    if (this.events.length === 0) return;
+    if (this.n === 0) return;
     const batch = this.events;
+    const enc = this.enc;
+    const pre = this.pre;
+    const n = this.n;
     const info = this.cur;
     this.events = [];
+    this.enc = undefined;
+    this.pre = emptyReport();
+    this.n = 0;
     this.bytes = 0;
     this.cur = newBatch(info.to);
     let done: Promise<BatchReport>;
     try {
-      ({ done } = await this.delivery.dispatch(batch, info.ids));
+      ({ done } = this.streaming ? await this.delivery.dispatchEncoded(enc ? enc.finish() : null, n, info.ids, pre) : await this.delivery.dispatch(batch, info.ids));
     } catch (e) {
       this.settled(info, null);
       throw e;
@@ -370,9 +465,13 @@ export class BlobBatcher {
   /** Gives up what was not handed over yet, and waits for batches already sent (abandoning a read). */
   async settle(): Promise<void> {
     // A batch with claims and no events: its first record was waiting for room when the read failed.
-    if (this.events.length > 0 || this.cur.keys.length > 0) {
+    if (this.n > 0 || this.cur.keys.length > 0) {
       const info = this.cur;
       this.events = [];
+      this.enc?.abandon();
+      this.enc = undefined;
+      this.pre = emptyReport();
+      this.n = 0;
       this.bytes = 0;
       this.cur = newBatch(info.to);
       this.settled(info, null);
@@ -385,4 +484,8 @@ function newBatch(from: number): SentBatch {
   let resolve!: (acked: boolean) => void;
   const outcome = new Promise<boolean>((r) => (resolve = r));
   return { from, to: from, ids: [], keys: [], types: new Map(), outcome, resolve };
+}
+
+function emptyReport(): BatchReport {
+  return { acked: 0, quarantined: 0, lost: [] };
 }

@@ -66,6 +66,29 @@ function delivery(sink: Sink, o: Partial<DeliveryOptions> = {}) {
   return { d, unacked };
 }
 
+/** fakeSink, with an encoder (Sink.encoder): the batcher encodes events as they come. */
+function streamingSink(failures: Array<BridgeError | null> = []) {
+  const f = fakeSink(failures);
+  const st = { opened: 0, abandoned: 0 };
+  f.sink.encoder = () => {
+    st.opened++;
+    const held: OutEvent[] = [];
+    return {
+      add(e: OutEvent) {
+        f.sink.encode([e]); // throws as encode does for that event alone
+        f.sink.release({ events: 1, bytes: 1 });
+        held.push(e);
+      },
+      get events() {
+        return held.length;
+      },
+      finish: () => f.sink.encode(held),
+      abandon: () => void st.abandoned++,
+    };
+  };
+  return { f, st };
+}
+
 describe('delivery: three outcomes per batch', () => {
   it('delivered: acknowledged as sent; the unacked gauge goes up and back to 0; the encoded batch is released', async () => {
     const f = fakeSink();
@@ -226,5 +249,55 @@ describe('delivery: records on their way (claims for de-dup)', () => {
     assert.equal(await p2, false);
     assert.equal(ids.pending(k2), undefined);
     assert.ok(!ids.hasKey(k2));
+  });
+});
+
+// issue 17: a sink with an encoder gets each event as it is added (the parsed record is not held
+// while the batch fills); the outcomes are those of the batch encoded whole.
+describe('delivery: batches encoded as they fill', () => {
+  it('delivers in batches of maxBatchEvents; a refused event is quarantined reduced, one refused even reduced is lost by Id', async () => {
+    const { f, st } = streamingSink();
+    const logger = memoryLogger('warn');
+    const { d, unacked } = delivery(f.sink, { maxBatchEvents: 3, logger });
+    const reports: Array<[number, number, BatchReport | null]> = [];
+    const b = d.batcher((sb, r) => reports.push([sb.from, sb.to, r]));
+    const evs = [ev('a'), ev('big-1', { big: true }), ev('c'), ev('hopeless', { big: true }), ev('e')];
+    for (let i = 0; i < evs.length; i++) await b.add(evs[i], 10, i, String(evs[i].record.Id), 1);
+    await b.drain();
+    assert.deepEqual(f.acked, [['a', 'big-1', 'c'], ['e']]);
+    assert.deepEqual(
+      reports.map(([from, to, r]) => [from, to, r && { acked: r.acked, quarantined: r.quarantined, lost: r.lost.map((l) => l.recordId) }]),
+      [
+        [0, 3, { acked: 3, quarantined: 1, lost: [] }],
+        [3, 5, { acked: 1, quarantined: 0, lost: ['hopeless'] }],
+      ],
+    );
+    assert.equal(st.opened, 2, 'one encoder per batch');
+    assert.equal(f.held, 0, 'every batch released');
+    assert.equal(unacked[unacked.length - 1], 0);
+    assert.ok(logger.lines.some((l) => l.includes('SINK_EVENT_TOO_LARGE') && l.includes('big-1')));
+  });
+
+  it('a batch whose every event was refused even reduced is settled with its losses, nothing sent', async () => {
+    const { f } = streamingSink();
+    const { d } = delivery(f.sink);
+    let report: BatchReport | null | undefined;
+    const b = d.batcher((_sb, r) => (report = r));
+    await b.add(ev('hopeless', { big: true }), 10, 0, 'hopeless', 1);
+    await b.drain();
+    assert.deepEqual(f.acked, []);
+    assert.deepEqual(report, { acked: 0, quarantined: 0, lost: [{ recordId: 'hopeless', recordType: 1, code: 'SINK_EVENT_TOO_LARGE' }] });
+  });
+
+  it('an abandoned read drops its encoder and settles its batch as not delivered', async () => {
+    const { f, st } = streamingSink();
+    const { d } = delivery(f.sink);
+    const reports: Array<BatchReport | null> = [];
+    const b = d.batcher((_sb, r) => reports.push(r));
+    await b.add(ev('a'), 10, 0, 'a', 1);
+    await b.settle();
+    assert.deepEqual(reports, [null]);
+    assert.equal(st.abandoned, 1);
+    assert.deepEqual(f.acked, []);
   });
 });

@@ -103,6 +103,42 @@ describe('msgpack writer and framing', () => {
     assert.equal(seen, 30);
   });
 
+  // issue 17: a batch encoded event by event (the parsed record is dropped once added) is cut into the
+  // same packets as the whole batch: tags in first-appearance order, the same entries, the same limits.
+  it('a batch encoded as it fills makes the same packets as the whole batch (tags interleaved, packets split)', () => {
+    const events = Array.from({ length: 60 }, (_, i) => ({ tag: ['a.b', 'c.dd', 'a.b', 'e'][i % 4 === 3 ? 3 : i % 3], time: { sec: 1000 + i, nsec: i }, record: { i, s: 'v'.repeat(10 + (i % 7) * 9), n: [i, -i, i / 3] } }));
+    const strip = (ps: Array<{ bytes: Buffer; events: number }>) =>
+      ps.map((p) => {
+        const [tag, entries, option] = decode(p.bytes) as [string, Uint8Array, { chunk: string; size: number }];
+        assert.ok(p.bytes.length <= 700);
+        return { tag, entries: Buffer.from(entries).toString('hex'), size: option.size, events: p.events };
+      });
+    const whole = new PacketBuilder(700);
+    const streamed = new PacketBuilder(700);
+    for (let round = 0; round < 2; round++) {
+      // twice: the second stream reuses the first one's scratch
+      const s = streamed.stream();
+      for (const e of events) s.add(e);
+      assert.equal(s.events, 60);
+      const got = strip(s.finish());
+      assert.ok(got.length > 4, `split into ${got.length} packets`);
+      assert.deepEqual(got, strip(whole.build(events)));
+    }
+  });
+
+  it('a batch encoded as it fills refuses an event too large alone, keeps nothing of it, and goes on', () => {
+    const b = new PacketBuilder(400);
+    const s = b.stream();
+    s.add({ tag: 't', time: { sec: 1, nsec: 0 }, record: { i: 0 } });
+    assert.throws(() => s.add({ tag: 't', time: { sec: 1, nsec: 0 }, record: { big: 'x'.repeat(500) } }), (e: Error & { index?: number; bytes?: number }) => e.index === 1 && (e.bytes ?? 0) > 400);
+    s.add({ tag: 't', time: { sec: 1, nsec: 0 }, record: { i: 2 } });
+    const ps = s.finish();
+    assert.equal(ps.length, 1);
+    const [, entries, option] = decode(ps[0].bytes) as [string, Uint8Array, { size: number }];
+    assert.equal(option.size, 2);
+    assert.deepEqual((([...decodeMulti(entries)] as Array<[unknown, { i: number }]>).map(([, r]) => r.i)), [0, 2]);
+  });
+
   it('finds value ends, and says how many bytes an incomplete value needs at least', () => {
     const msg = Buffer.from(encode(['tag', new Uint8Array(1000), { chunk: 'c' }]));
     assert.equal(msgpackValueEnd(msg, 0, msg.length), msg.length);

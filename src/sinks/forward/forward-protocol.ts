@@ -143,10 +143,190 @@ export class PacketBuilder {
     return { chunk, bytes: b, events: count, backing };
   }
 
+  /**
+   * A batch encoded as its events arrive (PacketStream): each record is written to msgpack when it is
+   * added, so the parsed record can be dropped at once instead of living until the batch is full.
+   */
+  stream(): PacketStream {
+    return new PacketStream(this, this.maxPacketBytes);
+  }
+
+  /** @internal (PacketStream) A scratch writer for one stream, reused across batches. */
+  takeWriter(): MsgpackWriter {
+    return this.writers.pop() ?? new MsgpackWriter(STREAM_SCRATCH_BYTES);
+  }
+
+  /** @internal (PacketStream) */
+  giveWriter(w: MsgpackWriter): void {
+    // A few, and not those grown past a packet (one huge batch must not pin its memory for ever).
+    if (this.writers.length < 8 && w.buf.length <= this.maxPacketBytes + 1024 * 1024) this.writers.push(w);
+  }
+  private readonly writers: MsgpackWriter[] = [];
+
+  /** @internal (PacketStream) One packet of `tag` from entries [starts[k], ends[k]) of `src`. */
+  assemble(tag: TagPart, src: Buffer, starts: number[], ends: number[], from: number, to: number, payload: number): Packet {
+    const chunk = randomBytes(16).toString('base64');
+    const count = to - from;
+    const option = this.optionEnc.encode({ chunk, size: count });
+    const total = 1 + tag.header + tag.bytes.length + BIN32_HEADER + payload + option.length;
+    const { bytes: b, backing } = this.pool.take(total);
+    let p = writeTagHead(b, tag);
+    b[p++] = 0xc6;
+    b.writeUInt32BE(payload, p);
+    p += 4;
+    // Entries of one tag are mostly adjacent in the scratch (one blob, one record type): copy runs.
+    let k = from;
+    while (k < to) {
+      const s0 = starts[k];
+      let e0 = ends[k];
+      while (k + 1 < to && starts[k + 1] === e0) e0 = ends[++k];
+      src.copy(b, p, s0, e0);
+      p += e0 - s0;
+      k++;
+    }
+    b.set(option, p);
+    return { chunk, bytes: b, events: count, backing };
+  }
+
   /** Returns a written packet's buffer for reuse. The packet must not be used afterwards. */
   release(p: Packet): void {
     if (p.backing) this.pool.give(p.backing);
     p.backing = undefined;
+  }
+}
+
+const STREAM_SCRATCH_BYTES = 256 * 1024;
+
+/** A tag's bytes and msgpack str header size. */
+interface TagPart {
+  bytes: Buffer;
+  header: number;
+  /** Largest entry (time + record) that fits in one packet of this tag. */
+  limit: number;
+  /** Positions of this tag's entries, in order (indexes into the stream's starts/ends). */
+  entries: number[];
+}
+
+function tagPart(tag: string, maxPacketBytes: number): TagPart {
+  const bytes = Buffer.from(tag, 'utf8');
+  const header = bytes.length < 32 ? 1 : bytes.length < 0x100 ? 2 : bytes.length < 0x10000 ? 3 : 5;
+  return { bytes, header, limit: maxPacketBytes - (1 + header + bytes.length + BIN32_HEADER + OPTION_MAX), entries: [] };
+}
+
+function writeTagHead(b: Buffer, tag: TagPart): number {
+  let p = 0;
+  b[p++] = 0x93; // [tag, entries, option]
+  const n = tag.bytes.length;
+  if (tag.header === 1) b[p++] = 0xa0 | n;
+  else if (tag.header === 2) { b[p++] = 0xd9; b[p++] = n; }
+  else if (tag.header === 3) { b[p++] = 0xda; b.writeUInt16BE(n, p); p += 2; }
+  else { b[p++] = 0xdb; b.writeUInt32BE(n, p); p += 4; }
+  tag.bytes.copy(b, p);
+  return p + n;
+}
+
+/**
+ * One batch, encoded event by event into one scratch buffer (entries in arrival order); `finish`
+ * cuts it into the same packets PacketBuilder.build makes of the same events: one tag per packet in
+ * first-appearance order, each at most the packet limit, entries in order.
+ */
+export class PacketStream {
+  private w: MsgpackWriter | null;
+  private readonly tags = new Map<string, TagPart>();
+  private lastTag: string | undefined;
+  private lastPart: TagPart | undefined;
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  /** Events offered so far (the index an EventTooLargeError names). */
+  private offered = 0;
+
+  constructor(
+    private readonly builder: PacketBuilder,
+    private readonly maxPacketBytes: number,
+  ) {
+    this.w = builder.takeWriter();
+    this.w.pos = 0;
+  }
+
+  get events(): number {
+    return this.starts.length;
+  }
+
+  /** Encodes one event; throws EventTooLargeError (and keeps nothing of it) when it alone does not fit a packet. */
+  add(ev: OutEvent): void {
+    const index = this.offered++;
+    const w = this.w!;
+    let part = this.lastPart;
+    if (ev.tag !== this.lastTag || part === undefined) {
+      part = this.tags.get(ev.tag);
+      if (part === undefined) this.tags.set(ev.tag, (part = tagPart(ev.tag, this.maxPacketBytes)));
+      this.lastTag = ev.tag;
+      this.lastPart = part;
+    }
+    const start = w.pos;
+    w.ensure(11);
+    const b = w.buf;
+    b[start] = 0x92; // [time, record]
+    b[start + 1] = 0xd7; // fixext 8
+    b[start + 2] = 0x00; // EventTime
+    b.writeUInt32BE(ev.time.sec >>> 0, start + 3);
+    b.writeUInt32BE(ev.time.nsec >>> 0, start + 7);
+    w.pos = start + 11;
+    try {
+      w.value(ev.record);
+    } catch (e) {
+      w.pos = start;
+      throw e;
+    }
+    const size = w.pos - start;
+    if (size > part.limit) {
+      w.pos = start;
+      throw new EventTooLargeError(index, size + (this.maxPacketBytes - part.limit), this.maxPacketBytes);
+    }
+    part.entries.push(this.starts.length);
+    this.starts.push(start);
+    this.ends.push(w.pos);
+  }
+
+  /** The packets; the scratch goes back to the builder. */
+  finish(): Packet[] {
+    const out: Packet[] = [];
+    const w = this.w;
+    if (!w) return out;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    for (const part of this.tags.values()) {
+      const ix = part.entries;
+      if (ix.length === 0) continue;
+      // This tag's entries as [starts, ends) runs; a packet ends before the entry that would overflow it.
+      starts.length = 0;
+      ends.length = 0;
+      for (const i of ix) {
+        starts.push(this.starts[i]);
+        ends.push(this.ends[i]);
+      }
+      let from = 0;
+      let payload = 0;
+      for (let k = 0; k < starts.length; k++) {
+        const size = ends[k] - starts[k];
+        if (payload + size > part.limit && k > from) {
+          out.push(this.builder.assemble(part, w.buf, starts, ends, from, k, payload));
+          from = k;
+          payload = 0;
+        }
+        payload += size;
+      }
+      out.push(this.builder.assemble(part, w.buf, starts, ends, from, starts.length, payload));
+    }
+    this.abandon();
+    return out;
+  }
+
+  /** Drops what was encoded (a read abandoned); the scratch goes back to the builder. */
+  abandon(): void {
+    if (!this.w) return;
+    this.builder.giveWriter(this.w);
+    this.w = null;
   }
 }
 

@@ -25,7 +25,7 @@
  * connection: otherwise the caller's re-send would be written again behind the unread bytes, and
  * memory would grow with every timeout. The next send reconnects.
  */
-import type { EncodedBatch, OutEvent, Sink } from '../../contracts';
+import type { BatchEncoder, EncodedBatch, OutEvent, Sink } from '../../contracts';
 import { BridgeError } from '../../errors';
 import { registerSecret, silentLogger, type Logger } from '../../obs/log';
 import { ForwardConnection } from './forward-connection';
@@ -119,15 +119,37 @@ export class ForwardSink implements Sink {
     try {
       packets = this.builder.build(events);
     } catch (e) {
-      if (e instanceof EventTooLargeError) {
-        throw new BridgeError('SINK_EVENT_TOO_LARGE', `${e.message}; raise sink.maxBatchBytes (and the receiver's buffer limit) to deliver such records whole`, { retryable: false, details: { index: e.index, bytes: e.bytes, limit: e.limit, tag: events[e.index]?.tag } });
-      }
-      throw new BridgeError('INTERNAL', `a record could not be encoded (${(e as Error).message})`, { retryable: false, cause: e });
+      throw encodeError(e, events);
     }
     let bytes = 0;
     for (const p of packets) bytes += p.bytes.length;
     const enc: ForwardEncoded = { events: events.length, bytes, packets, writing: 0, released: false };
     return enc;
+  }
+
+  /** Encodes a batch event by event (see Sink.encoder): the same packets `encode` makes of the same events. */
+  encoder(): BatchEncoder {
+    const stream = this.builder.stream();
+    return {
+      add: (ev) => {
+        try {
+          stream.add(ev);
+        } catch (e) {
+          throw encodeError(e, [ev], 0);
+        }
+      },
+      get events() {
+        return stream.events;
+      },
+      finish: () => {
+        const packets = stream.finish();
+        let bytes = 0;
+        for (const p of packets) bytes += p.bytes.length;
+        const enc: ForwardEncoded = { events: stream.events, bytes, packets, writing: 0, released: false };
+        return enc;
+      },
+      abandon: () => stream.abandon(),
+    };
   }
 
   /** Sends an encoded batch (again, after a rejection: same bytes, same chunk ids). */
@@ -340,4 +362,13 @@ export class ForwardSink implements Sink {
 
 export function createForwardSink(opts: ForwardSinkOptions): ForwardSink {
   return new ForwardSink(opts);
+}
+
+/** What encode throws: SINK_EVENT_TOO_LARGE naming the event (`details.index`: its place in `events`, or `index`). */
+function encodeError(e: unknown, events: readonly OutEvent[], index?: number): BridgeError {
+  if (e instanceof EventTooLargeError) {
+    const i = index ?? e.index;
+    return new BridgeError('SINK_EVENT_TOO_LARGE', `${new EventTooLargeError(i, e.bytes, e.limit).message}; raise sink.maxBatchBytes (and the receiver's buffer limit) to deliver such records whole`, { retryable: false, details: { index: i, bytes: e.bytes, limit: e.limit, tag: events[i]?.tag } });
+  }
+  return new BridgeError('INTERNAL', `a record could not be encoded (${(e as Error).message})`, { retryable: false, cause: e });
 }

@@ -71,6 +71,13 @@ const RBRACKET = 0x5d;
 const COMMA = 0x2c;
 const NL = 0x0a;
 
+/** Byte patterns looked for once per chunk (see finishElement): a `\u` escape and a `__proto__` key. */
+const ESCAPE_U = Buffer.from('\\u', 'latin1');
+const PROTO = Buffer.from('__proto__', 'latin1');
+
+/** Buffer's own decoder, without toString's argument handling (run once per record). */
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: (this: Buffer, start: number, end: number) => string }).utf8Slice;
+
 function isWs(c: number): boolean {
   return c === 0x20 || c === NL || c === 0x0d || c === 0x09;
 }
@@ -119,6 +126,15 @@ export class JsonSplitter {
   /** Digits in a row outside strings, and whether a number of the element may not fit a double. */
   private digitRun = 0;
   private numberSuspect = false;
+  /**
+   * Per chunk, found lazily and moved forward with the records: where the next `\u` and `__proto__`
+   * start (-2: not looked for yet, -1: none in the rest of the chunk), and whether the whole chunk is
+   * valid UTF-8 (0: not checked yet, 1: yes, 2: no). One native search per chunk instead of several
+   * string searches per record.
+   */
+  private escAt = -2;
+  private protoAt = -2;
+  private chunkUtf8 = 0;
 
   constructor(opts: ReadOptions = {}) {
     this.maxRecordBytes = opts.maxRecordBytes ?? 16 * 1024 * 1024;
@@ -147,6 +163,9 @@ export class JsonSplitter {
       }
     }
     const len = buf.length;
+    this.escAt = -2;
+    this.protoAt = -2;
+    this.chunkUtf8 = 0;
     let segStart = this.inElement ? 0 : -1; // where the current element's bytes begin in this chunk
     let i = 0;
     while (i < len) {
@@ -332,16 +351,27 @@ export class JsonSplitter {
     this.pieces.push(Buffer.from(buf.subarray(start, end)));
   }
 
+  /** Where `needle` next occurs in buf at or after `start`, given the chunk's memo `at` for it. */
+  private static next(buf: Buffer, needle: Buffer, at: number, start: number): number {
+    return at === -2 || (at >= 0 && at < start) ? buf.indexOf(needle, start) : at;
+  }
+
   private finishElement(buf: Buffer, segStart: number, end: number, out: ReadItem[]): void {
     const start = segStart < 0 ? 0 : segStart;
     const index = this.index++;
-    const item: ReadItem = { record: undefined, index, offset: this.elemOffset, line: this.elemLine, bytes: 0 };
+    // Every field set, in one order: one object shape for every item the caller reads.
+    const item: ReadItem = { record: undefined, error: undefined, raw: undefined, index, offset: this.elemOffset, line: this.elemLine, bytes: 0, repaired: undefined, mayHaveProtoKey: undefined };
     let text: string | undefined;
     let bytes: Buffer | undefined;
+    /** The whole element lies in `buf` (the common case): its checks use the chunk's memos. */
+    let inChunk = false;
     if (this.pieces.length === 0 && !this.tooLarge) {
       item.bytes = end - start;
       if (item.bytes > this.maxRecordBytes) this.tooLarge = true;
-      else text = (bytes = buf.subarray(start, end)).toString('utf8');
+      else {
+        text = utf8Slice.call(buf, start, end);
+        inChunk = true;
+      }
       if (this.tooLarge) this.rawHead = buf.toString('utf8', start, Math.min(end, start + 512));
     } else {
       this.keep(buf, start, end);
@@ -366,10 +396,26 @@ export class JsonSplitter {
     } else {
       try {
         item.record = JSON.parse(text!);
-        // Both checks are a native substring search per record; the costly part runs only on a hit.
-        if (text!.includes('\uFFFD') && !isUtf8(bytes!)) item.repaired = 'invalid UTF-8 replaced by U+FFFD';
-        if (text!.includes('__proto__') || text!.includes('\\u00')) item.mayHaveProtoKey = true;
-        const loneEscape = text!.includes('\\ud') || text!.includes('\\uD');
+        // Invalid UTF-8 decodes to U+FFFD, so "repaired" is exactly "the bytes are not valid UTF-8".
+        // `\u00…` may spell `__proto__`; `\ud…` may be a lone surrogate. Each costly check runs only on a hit.
+        let badUtf8: boolean;
+        let escapes: boolean;
+        let proto: boolean;
+        if (inChunk) {
+          if (this.chunkUtf8 === 0) this.chunkUtf8 = isUtf8(buf) ? 1 : 2;
+          badUtf8 = this.chunkUtf8 === 2 && !isUtf8(buf.subarray(start, end));
+          const e = (this.escAt = JsonSplitter.next(buf, ESCAPE_U, this.escAt, start));
+          escapes = e >= 0 && e + ESCAPE_U.length <= end;
+          const p = (this.protoAt = JsonSplitter.next(buf, PROTO, this.protoAt, start));
+          proto = p >= 0 && p + PROTO.length <= end;
+        } else {
+          badUtf8 = text!.includes('\uFFFD') && !isUtf8(bytes!);
+          escapes = text!.includes('\\u');
+          proto = text!.includes('__proto__');
+        }
+        if (badUtf8) item.repaired = 'invalid UTF-8 replaced by U+FFFD';
+        if (proto || (escapes && text!.includes('\\u00'))) item.mayHaveProtoKey = true;
+        const loneEscape = escapes && (text!.includes('\\ud') || text!.includes('\\uD'));
         if ((this.numberSuspect || loneEscape) && item.record !== null && typeof item.record === 'object') {
           const notes = fidelityNotes(item.record as object, text!, this.numberSuspect, loneEscape);
           if (notes.length) noteRecord(item.record as object, notes);

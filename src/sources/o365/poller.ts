@@ -15,9 +15,9 @@ import type { ActivityApi, ContentRef, ListingReport, OutEvent, RecordValidator,
 import { BridgeError, isBridgeError, redactUri } from '../../errors';
 import type { Logger } from '../../obs/log';
 import type { Metrics } from '../../obs/metrics';
-import { PROTO_KEY_RENAMED, readRecords, renameProtoKeys } from './blob-reader';
+import { JsonSplitter, PROTO_KEY_RENAMED, renameProtoKeys, type ReadItem } from './blob-reader';
 import type { BatchReport, Delivery, SentBatch } from '../../core/delivery';
-import { usableId, type DeliveredIds } from '../../core/dedup';
+import { usableId, type DeliveredIds, type TenantIds } from '../../core/dedup';
 import { AckTracker, type CheckpointStoreLike, type RunCounts, type TrackedWindow } from '../../core/ack-tracker';
 import type { Reconciler } from './reconcile';
 import { backoffDelay } from '../../net/retry';
@@ -421,17 +421,18 @@ export class ContentTypePoller {
         lastError = this.d.delivery.failure;
         break;
       }
-      const b = this.d.delivery.batcher(onSettled, this.d.delivered);
+      const b = this.d.delivery.batcher(onSettled, this.d.delivered.tenant(tenantId));
       try {
         const body = await this.d.api.fetchBlob(ref.contentUri, this.o.stopFetching);
-        const waitFor: Array<{ key: string; settled: Promise<boolean> }> = [];
+        const waitFor: Array<{ id: string; settled: Promise<boolean> }> = [];
         await this.readBlob(ref, body, b, acked, waitFor, result);
         await b.drain();
         // Records skipped because another batch had them on the way: finished only once delivered there
         // (not if that batch failed, nor if the record was lost there: then this copy is sent).
         if (waitFor.length > 0) {
           await Promise.all(waitFor.map((w) => w.settled));
-          if (waitFor.some((w) => !this.d.delivered.hasKey(w.key))) {
+          const ids = this.d.delivered.tenant(tenantId);
+          if (waitFor.some((w) => !ids.has(w.id))) {
             throw new BridgeError('SINK_CLOSED', 'a record of this blob was on its way in another batch and was not delivered there', { retryable: true });
           }
         }
@@ -468,79 +469,116 @@ export class ContentTypePoller {
     body: AsyncIterable<Buffer>,
     batcher: ReturnType<Delivery['batcher']>,
     acked: AckedPositions,
-    waitFor: Array<{ key: string; settled: Promise<boolean> }>,
+    waitFor: Array<{ id: string; settled: Promise<boolean> }>,
     result: PassResult,
   ): Promise<void> {
-    const { tenantId, contentType, validator, router, delivered, metrics } = this.d;
-    const ctx = { tenantId, contentType, contentId: ref.contentId };
-    const byType = new Map<number | null, { fetched: number; invalid: number }>();
-    let records = 0;
-    let invalid = 0;
-    let duplicates = 0;
-    const source = redactUri(ref.contentUri);
+    const { tenantId, contentType, metrics } = this.d;
+    const r: BlobRead = {
+      ctx: { tenantId, contentType, contentId: ref.contentId },
+      ids: this.d.delivered.tenant(tenantId),
+      batcher,
+      acked,
+      waitFor,
+      result,
+      byType: new Map(),
+      records: 0,
+      invalid: 0,
+      duplicates: 0,
+    };
+    // The splitter is driven here, chunk by chunk, rather than through readRecords' async generator:
+    // that cost a promise and a microtask per record. Same items, same order, same errors.
+    const splitter = new JsonSplitter({ source: redactUri(ref.contentUri), maxRecordBytes: this.o.maxRecordBytes });
     try {
-      for await (const item of readRecords(body, { source, maxRecordBytes: this.o.maxRecordBytes })) {
-        if (this.o.stopFetching.aborted) throw new BridgeError('SINK_CLOSED', 'stopped while reading a blob', { retryable: true });
-        records++;
-        // Acknowledged in an earlier read of this blob (this pass).
-        if (acked.has(item.index)) continue;
-        let ev: OutEvent;
-        let rt: number | null = null;
-        let ok = true;
-        let id: string | undefined;
-        let key: string | undefined;
-        if (item.error) {
-          ok = false;
-          ev = router.route({ raw: item.raw ?? '' }, parseFailure(item.error), ctx);
-        } else {
-          const rec = item.record;
-          const isObj = rec !== null && typeof rec === 'object' && !Array.isArray(rec);
-          id = isObj ? usableId(rec) : undefined;
-          if (id !== undefined) {
-            key = delivered.key(tenantId, id);
-            if (delivered.hasKey(key)) {
-              duplicates++;
-              continue;
-            }
-            // On its way in a batch not settled yet (the same record in another blob): wait for that one.
-            const p = delivered.pending(key);
-            if (p) {
-              duplicates++;
-              waitFor.push({ key, settled: p });
-              continue;
-            }
-          }
-          let res = validator.validate(rec);
-          // Altered on the way (invalid UTF-8, a __proto__ key renamed): delivered whole, quarantined with the reason.
-          let repaired = item.repaired;
-          if (item.mayHaveProtoKey && renameProtoKeys(rec)) repaired = (repaired ? repaired + '; ' : '') + `key "__proto__" renamed to "${PROTO_KEY_RENAMED}"`;
-          if (repaired) res = { ...res, valid: false, errors: [...res.errors, { path: '', keyword: 'repaired', message: repaired }] };
-          rt = res.recordType;
-          ok = res.valid;
-          ev = router.route(isObj ? (rec as Record<string, unknown>) : { value: rec }, res, ctx);
+      for await (const chunk of body) {
+        const items = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        for (let k = 0; k < items.length; k++) {
+          const p = this.readItem(items[k], r);
+          if (p) await p;
         }
-        if (!ok) invalid++;
-        let c = byType.get(rt);
-        if (!c) byType.set(rt, (c = { fetched: 0, invalid: 0 }));
-        c.fetched++;
-        if (!ok) c.invalid++;
-        result.byTag.set(ev.tag, (result.byTag.get(ev.tag) ?? 0) + 1);
-        const p = batcher.add(ev, item.bytes, item.index, id, rt, key);
+      }
+      const rest = splitter.end();
+      for (let k = 0; k < rest.length; k++) {
+        const p = this.readItem(rest[k], r);
         if (p) await p;
       }
     } finally {
       // Counted per blob read, not per record: one metrics call per record type.
-      result.records += records;
-      result.invalid += invalid;
-      result.duplicates += duplicates;
-      for (const [t, c] of byType) {
+      result.records += r.records;
+      result.invalid += r.invalid;
+      result.duplicates += r.duplicates;
+      for (const [t, c] of r.byType) {
         metrics.recordsFetched(tenantId, contentType, t, c.fetched);
         metrics.recordsInvalid(tenantId, contentType, t, c.invalid);
       }
-      metrics.recordsDuplicate(tenantId, contentType, duplicates);
-      this.d.progress?.records(tenantId, records);
+      metrics.recordsDuplicate(tenantId, contentType, r.duplicates);
+      this.d.progress?.records(tenantId, r.records);
     }
   }
+
+  /** One record of a blob read: de-dup, validate, route, batch. A promise only when the batcher hands a batch over. */
+  private readItem(item: ReadItem, r: BlobRead): Promise<void> | undefined {
+    if (this.o.stopFetching.aborted) throw new BridgeError('SINK_CLOSED', 'stopped while reading a blob', { retryable: true });
+    r.records++;
+    // Acknowledged in an earlier read of this blob (this pass).
+    if (!r.acked.empty && r.acked.has(item.index)) return undefined;
+    const { validator, router } = this.d;
+    let ev: OutEvent;
+    let rt: number | null = null;
+    let ok = true;
+    let id: string | undefined;
+    if (item.error) {
+      ok = false;
+      ev = router.route({ raw: item.raw ?? '' }, parseFailure(item.error), r.ctx);
+    } else {
+      const rec = item.record;
+      const isObj = rec !== null && typeof rec === 'object' && !Array.isArray(rec);
+      id = isObj ? usableId(rec) : undefined;
+      if (id !== undefined) {
+        if (r.ids.has(id)) {
+          r.duplicates++;
+          return undefined;
+        }
+        // On its way in a batch not settled yet (the same record in another blob): wait for that one.
+        const p = r.ids.pending(id);
+        if (p) {
+          r.duplicates++;
+          r.waitFor.push({ id, settled: p });
+          return undefined;
+        }
+      }
+      let res = validator.validate(rec);
+      // Altered on the way (invalid UTF-8, a __proto__ key renamed): delivered whole, quarantined with the reason.
+      let repaired = item.repaired;
+      if (item.mayHaveProtoKey && renameProtoKeys(rec)) repaired = (repaired ? repaired + '; ' : '') + `key "__proto__" renamed to "${PROTO_KEY_RENAMED}"`;
+      if (repaired) res = { ...res, valid: false, errors: [...res.errors, { path: '', keyword: 'repaired', message: repaired }] };
+      rt = res.recordType;
+      ok = res.valid;
+      ev = router.route(isObj ? (rec as Record<string, unknown>) : { value: rec }, res, r.ctx);
+    }
+    if (!ok) r.invalid++;
+    let c = r.byType.get(rt);
+    if (!c) r.byType.set(rt, (c = { fetched: 0, invalid: 0 }));
+    c.fetched++;
+    if (!ok) c.invalid++;
+    const byTag = r.result.byTag;
+    byTag.set(ev.tag, (byTag.get(ev.tag) ?? 0) + 1);
+    // The de-dup key of a record is its Id: the batcher's claims are the tenant's (TenantIds).
+    return r.batcher.add(ev, item.bytes, item.index, id, rt, id);
+  }
+}
+
+/** The state of one blob read, shared by its records. */
+interface BlobRead {
+  ctx: { tenantId: string; contentType: string; contentId: string };
+  ids: TenantIds;
+  batcher: ReturnType<Delivery['batcher']>;
+  acked: AckedPositions;
+  waitFor: Array<{ id: string; settled: Promise<boolean> }>;
+  result: PassResult;
+  byType: Map<number | null, { fetched: number; invalid: number }>;
+  records: number;
+  invalid: number;
+  duplicates: number;
 }
 
 function parseFailure(err: BridgeError): ValidationResult {
