@@ -65,6 +65,9 @@ export interface DeliveryOptions {
   onUnacked?: (events: number) => void;
 }
 
+/** Told of a batch's outcome (null: not acknowledged) before its slot in the in-flight window is free. */
+export type Outcome = (report: BatchReport | null) => void;
+
 export class Delivery {
   private readonly window: Semaphore;
   private readonly clock: Clock;
@@ -96,7 +99,7 @@ export class Delivery {
    * returned object's `done` settles when the batch has its outcome (wrapped: an async function
    * returning a promise would flatten it and wait for the ack).
    */
-  async dispatch(events: OutEvent[], ids: readonly string[] = []): Promise<{ done: Promise<BatchReport> }> {
+  async dispatch(events: OutEvent[], ids: readonly string[] = [], outcome?: Outcome): Promise<{ done: Promise<BatchReport> }> {
     await this.window.acquire();
     const stopped = this.failed ?? (this.o.signal.aborted ? closedError() : undefined);
     if (stopped) {
@@ -104,14 +107,36 @@ export class Delivery {
       throw stopped;
     }
     this.moveUnacked(events.length);
-    const n = events.length;
-    const p = this.deliverBatch(events, ids).finally(() => {
-      this.moveUnacked(-n);
-      this.window.release();
-    });
+    const p = this.freeSlotAfter(this.deliverBatch(events, ids), events.length, outcome);
     // The caller awaits this promise later; keep an unhandled rejection from surfacing before then.
     p.catch(() => undefined);
     return { done: p };
+  }
+
+  /**
+   * The batch's outcome is told (`outcome`: the ack tracker records its Ids, in the journal too) before
+   * its slot in the window is free: the next batch can reach the receiver only after that, so a kill -9
+   * at any moment re-sends at most the window, never a batch acknowledged but not yet recorded.
+   */
+  private freeSlotAfter(sent: Promise<BatchReport>, events: number, outcome: Outcome | undefined): Promise<BatchReport> {
+    const free = (r: BatchReport | null): void => {
+      try {
+        outcome?.(r);
+      } finally {
+        this.moveUnacked(-events);
+        this.window.release();
+      }
+    };
+    return sent.then(
+      (r) => {
+        free(r);
+        return r;
+      },
+      (e: unknown) => {
+        free(null);
+        throw e;
+      },
+    );
   }
 
   private moveUnacked(d: number): void {
@@ -123,7 +148,7 @@ export class Delivery {
    * As dispatch, for a batch the batcher encoded as it filled (Sink.encoder): `report` holds what was
    * quarantined or lost on the way, `enc` is null when nothing was left to send.
    */
-  async dispatchEncoded(enc: EncodedBatch | null, events: number, ids: readonly string[], report: BatchReport): Promise<{ done: Promise<BatchReport> }> {
+  async dispatchEncoded(enc: EncodedBatch | null, events: number, ids: readonly string[], report: BatchReport, outcome?: Outcome): Promise<{ done: Promise<BatchReport> }> {
     await this.window.acquire();
     const stopped = this.failed ?? (this.o.signal.aborted ? closedError() : undefined);
     if (stopped) {
@@ -137,10 +162,7 @@ export class Delivery {
       if (enc) this.sink.release(enc);
       sent = Promise.resolve(report); // every event of the batch was refused, even reduced
     } else sent = this.send(enc, ids, report);
-    const p = sent.finally(() => {
-      this.moveUnacked(-events);
-      this.window.release();
-    });
+    const p = this.freeSlotAfter(sent, events, outcome);
     p.catch(() => undefined);
     return { done: p };
   }
@@ -430,23 +452,15 @@ export class BlobBatcher {
     this.cur = newBatch(info.to);
     let done: Promise<BatchReport>;
     try {
-      ({ done } = this.streaming ? await this.delivery.dispatchEncoded(enc ? enc.finish() : null, n, info.ids, pre) : await this.delivery.dispatch(batch, info.ids));
+      // Settled before the batch's slot is free (see Delivery.freeSlotAfter).
+      const outcome: Outcome = (r) => this.settled(info, r);
+      ({ done } = this.streaming ? await this.delivery.dispatchEncoded(enc ? enc.finish() : null, n, info.ids, pre, outcome) : await this.delivery.dispatch(batch, info.ids, outcome));
     } catch (e) {
       this.settled(info, null);
       throw e;
     }
-    const p = done.then(
-      (r) => {
-        this.settled(info, r);
-        return r;
-      },
-      (e: unknown) => {
-        this.settled(info, null);
-        throw e;
-      },
-    );
-    p.catch(() => undefined);
-    this.pending.push(p);
+    done.catch(() => undefined);
+    this.pending.push(done);
   }
 
   private settled(b: SentBatch, r: BatchReport | null): void {

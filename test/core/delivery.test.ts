@@ -301,3 +301,28 @@ describe('delivery: batches encoded as they fill', () => {
     assert.deepEqual(f.acked, []);
   });
 });
+
+// A kill -9 must re-send at most the in-flight window: a batch acknowledged but not yet recorded
+// (its Ids in the journal) must not let the next batch out. Found by the crash fault scenario
+// (31 duplicates against a bound of 30): the slot used to be free before the outcome was told.
+describe('delivery: the outcome is told before the slot is free', () => {
+  for (const streaming of [false, true]) {
+    it(`the next batch reaches the sink only after the previous one was recorded (${streaming ? 'encoded as it fills' : 'encoded whole'})`, async () => {
+      const base = streaming ? streamingSink().f : fakeSink();
+      const recorded: string[] = [];
+      const seenAtDeliver: string[][] = [];
+      const deliver = base.sink.deliver.bind(base.sink);
+      base.sink.deliver = async (b) => {
+        seenAtDeliver.push([...recorded]);
+        await deliver(b);
+      };
+      const { d } = delivery(base.sink, { maxBatchEvents: 2, maxInFlight: 1 });
+      const b = d.batcher((sb, r) => r && recorded.push(...sb.ids));
+      const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+      for (let i = 0; i < ids.length; i++) await b.add(ev(ids[i]), 10, i, ids[i], 1);
+      await b.drain();
+      assert.deepEqual(base.acked, [['a', 'b'], ['c', 'd'], ['e', 'f']]);
+      assert.deepEqual(seenAtDeliver, [[], ['a', 'b'], ['a', 'b', 'c', 'd']]);
+    });
+  }
+});
