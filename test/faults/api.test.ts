@@ -216,7 +216,10 @@ describe('faults: the API', function () {
     // Exit codes of run --once: 0 if the pass was over before the signal, 5 (partial) when the stop cut it short.
     assert.ok([0, 5].includes((await r1.exited).code ?? -1), r1.out.slice(-2000));
     await delay(100);
-    const r2 = await s.runToEnd();
+    // 5 (partial) is a correct answer too when, with 5 % errors, resets and cuts, a blob failed every
+    // attempt of the pass: its checkpoint holds, and the next run (as a cron's) delivers it.
+    let r2 = await s.runToEnd();
+    for (let i = 0; i < 3 && (await r2.exited).code === 5; i++) r2 = await s.runToEnd();
     assert.equal((await r2.exited).code, 0, r2.out.slice(-2000));
     // The stop itself re-sends nothing; records the API repeated across the restart can pass the in-memory dedup.
     const a = s.account();
