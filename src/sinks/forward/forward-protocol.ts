@@ -96,15 +96,7 @@ export class PacketBuilder {
     let count = 0;
     for (const i of indexes) {
       const ev = events[i];
-      const start = w.pos;
-      w.ensure(11);
-      const b = w.buf;
-      b[start] = 0x92; // [time, record]
-      b[start + 1] = 0xd7; // fixext 8
-      b[start + 2] = 0x00; // EventTime
-      b.writeUInt32BE(ev.time.sec >>> 0, start + 3);
-      b.writeUInt32BE(ev.time.nsec >>> 0, start + 7);
-      w.pos = start + 11;
+      const start = writeEntryHead(w, ev);
       w.value(ev.record);
       const size = w.pos - start;
       if (size > limit) throw new EventTooLargeError(i, size + overhead, this.maxPacketBytes);
@@ -225,6 +217,20 @@ function writeTagHead(b: Buffer, tag: TagPart): number {
   return p + n;
 }
 
+/** Writes an entry's head, `[time, ` with the EventTime (fixext 8); returns where the entry starts. */
+function writeEntryHead(w: MsgpackWriter, ev: OutEvent): number {
+  const start = w.pos;
+  w.ensure(11);
+  const b = w.buf;
+  b[start] = 0x92; // [time, record]
+  b[start + 1] = 0xd7; // fixext 8
+  b[start + 2] = 0x00; // EventTime
+  b.writeUInt32BE(ev.time.sec >>> 0, start + 3);
+  b.writeUInt32BE(ev.time.nsec >>> 0, start + 7);
+  w.pos = start + 11;
+  return start;
+}
+
 /**
  * One batch, encoded event by event into one scratch buffer (entries in arrival order); `finish`
  * cuts it into the same packets PacketBuilder.build makes of the same events: one tag per packet in
@@ -263,15 +269,7 @@ export class PacketStream {
       this.lastTag = ev.tag;
       this.lastPart = part;
     }
-    const start = w.pos;
-    w.ensure(11);
-    const b = w.buf;
-    b[start] = 0x92; // [time, record]
-    b[start + 1] = 0xd7; // fixext 8
-    b[start + 2] = 0x00; // EventTime
-    b.writeUInt32BE(ev.time.sec >>> 0, start + 3);
-    b.writeUInt32BE(ev.time.nsec >>> 0, start + 7);
-    w.pos = start + 11;
+    const start = writeEntryHead(w, ev);
     try {
       w.value(ev.record);
     } catch (e) {
