@@ -188,6 +188,12 @@ serve({
             heapTotalMiB: m.heapTotal / 1048576,
             externalMiB: m.external / 1048576,
           });
+          // For a look inside (not a figure): BENCH_HEAP_SNAPSHOT=DIR writes one heap snapshot per mark.
+          const snapDir = process.env.BENCH_HEAP_SNAPSHOT;
+          if (process.env.BENCH_HEAP_SPACES) {
+            for (const sp of require('node:v8').getHeapSpaceStatistics()) process.stderr.write(`heap space ${sp.space_name}: size ${(sp.space_size / 1048576).toFixed(1)} used ${(sp.space_used_size / 1048576).toFixed(1)} MiB\n`);
+          }
+          if (snapDir) require('node:v8').writeHeapSnapshot(path.join(snapDir, `mark-${atMarks[atMarks.length - 1].mark}.heapsnapshot`));
         }
       };
       const timer = setInterval(sample, a.sampleMs ?? 100);

@@ -84,9 +84,17 @@ export class Delivery {
     this.clock = o.clock ?? realClock;
   }
 
-  /** A batcher for one blob (one read of it). */
+  /** A batcher for one blob (one read of it), in a lane of its own. */
   batcher(onSettled?: (b: SentBatch, r: BatchReport | null) => void, claims?: Claims): BlobBatcher {
-    return new BlobBatcher(this, this.o.maxBatchEvents, this.o.maxBatchBytes, onSettled, claims);
+    return this.lane().batcher(onSettled, claims);
+  }
+
+  /**
+   * A lane: the blob reads of one (tenant, content type) fill shared batches (see Lane). Without an
+   * encoder in the sink, each read keeps a lane of its own.
+   */
+  lane(): Lane {
+    return new Lane(this, this.o.maxBatchEvents, this.o.maxBatchBytes);
   }
 
   /** Set once the sink was given up (run --once): the error that made it so. */
@@ -372,30 +380,214 @@ export interface Claims {
   unclaim(keys: readonly string[], outcome: Promise<boolean>): void;
 }
 
-/** Collects one blob read's events into batches, and reports each batch's outcome exactly once. */
-export class BlobBatcher {
-  /** The current batch's events, held as they are (a sink without an encoder), or encoded as they come. */
-  private events: OutEvent[] = [];
+/** One blob read's share of a batch: its records in it, and how they ended. */
+interface Part extends SentBatch {
+  readonly owner: BlobBatcher;
+  /** Events of this read in the batch. */
+  n: number;
+  /** What the encoder quarantined or lost of them (streamed batches). */
+  pre: BatchReport;
+}
+
+/**
+ * Fills batches for the blob reads of one (tenant, content type): the reads of a lane share the batch
+ * being filled, so small blobs don't cap the in-flight window and memory holds one filling batch per
+ * lane, not one per read. Each read's records in a batch are a contiguous run of its blob (a read adds
+ * in order) and are told apart as a Part, so the ack tracker still learns per blob.
+ *
+ * At most one batch of a lane waits for room in the window: while it waits, every read of the lane
+ * waits too (its next record is claimed first, see add), so memory is bounded by the lanes plus the
+ * window, whatever blobConcurrency is.
+ *
+ * A sink without an encoder batches parsed events; their reduced/lost outcome is only known per
+ * batch, so such a lane is private to one read (Delivery.batcher).
+ */
+export class Lane {
   private enc: BatchEncoder | undefined;
-  /** What the encoder quarantined or lost of the current batch (streamed batches). */
-  private pre: BatchReport = emptyReport();
-  /** Events in the current batch. */
+  private events: OutEvent[] = [];
   private n = 0;
-  private readonly streaming: boolean;
   private bytes = 0;
-  private cur: SentBatch = newBatch(0);
-  private readonly pending: Array<Promise<BatchReport>> = [];
+  /** Parts of the batch being filled; a part with no events yet only holds claims (its read waits). */
+  private parts: Part[] = [];
+  /** The batch waiting for room in the window, if any. */
+  private handing: Promise<void> | undefined;
+  readonly streaming: boolean;
 
   constructor(
     private readonly delivery: Delivery,
     private readonly maxEvents: number,
     private readonly maxBytes: number,
-    /** r is null when the batch was not acknowledged (given up, stopped, or never sent). */
-    private readonly onSettled?: (b: SentBatch, r: BatchReport | null) => void,
-    private readonly claims?: Claims,
   ) {
     this.streaming = delivery.streams;
   }
+
+  /** A batcher for one blob read in this lane (in a private lane when the sink has no encoder). */
+  batcher(onSettled?: (b: SentBatch, r: BatchReport | null) => void, claims?: Claims): BlobBatcher {
+    const lane = this.streaming ? this : new Lane(this.delivery, this.maxEvents, this.maxBytes);
+    return new BlobBatcher(lane, onSettled, claims);
+  }
+
+  /** @internal (BlobBatcher) */
+  add(f: BlobBatcher, ev: OutEvent, size: number, index: number, id: string | undefined, recordType: number | null, key: string | undefined, claimed: boolean): Promise<void> | undefined {
+    const waitFor = this.handing ?? (this.n > 0 && this.bytes + size > this.maxBytes ? this.flush() : undefined);
+    if (waitFor) {
+      // The record is claimed now, on the read's part of the next batch, not once there is room: while
+      // it waits, another blob's reader must see the record on its way, or it sends its own copy too.
+      if (key !== undefined && !claimed) this.claim(f, this.partOf(f), key);
+      return waitFor.then(() => this.add(f, ev, size, index, id, recordType, key, claimed || key !== undefined));
+    }
+    const part = this.partOf(f);
+    if (this.streaming) {
+      // Encoded now: the parsed record is not held while the batch fills (most of the GC cost was
+      // copying records that waited here for the batch to be full).
+      this.delivery.encodeInto((this.enc ??= this.delivery.openEncoder()), ev, part.pre);
+    } else this.events.push(ev);
+    if (part.n === 0) part.from = index;
+    part.n++;
+    part.to = index + 1;
+    if (id !== undefined) part.ids.push(id);
+    if (key !== undefined && !claimed) this.claim(f, part, key);
+    part.types.set(recordType, (part.types.get(recordType) ?? 0) + 1);
+    this.n++;
+    this.bytes += size;
+    if (this.n >= this.maxEvents) return this.flush();
+    return undefined;
+  }
+
+  private partOf(f: BlobBatcher): Part {
+    let p = f.cur;
+    if (p === undefined) {
+      p = newPart(f);
+      f.cur = p;
+      this.parts.push(p);
+    }
+    return p;
+  }
+
+  private claim(f: BlobBatcher, p: Part, key: string): void {
+    p.keys.push(key);
+    f.claims?.claim(key, p.outcome);
+  }
+
+  /** @internal (BlobBatcher) Whether `f` has events in the batch being filled. */
+  holds(f: BlobBatcher): boolean {
+    return f.cur !== undefined && f.cur.n > 0;
+  }
+
+  /**
+   * Hands the batch being filled to the delivery (waits for room in the window). Resolves at once
+   * when it is empty, or when a batch is already waiting: that one is handed over.
+   */
+  flush(): Promise<void> {
+    if (this.n === 0) return this.handing ?? Promise.resolve();
+    const sent: Part[] = [];
+    const kept: Part[] = [];
+    for (const p of this.parts) (p.n > 0 ? sent : kept).push(p);
+    for (const p of sent) p.owner.cur = undefined;
+    // Parts with claims only stay: their reads add their records to the next batch.
+    this.parts = kept;
+    const enc = this.enc;
+    const events = this.events;
+    const n = this.n;
+    this.enc = undefined;
+    this.events = [];
+    this.n = 0;
+    this.bytes = 0;
+    const handed = this.hand(sent, enc, events, n);
+    // Known to each read before the wait for room: a read that drains meanwhile waits for this batch too.
+    const done = handed.then((d) => d.done);
+    done.catch(() => undefined);
+    for (const p of sent) p.owner.pending.push(done);
+    const h: Promise<void> = handed.then(
+      () => {
+        if (this.handing === h) this.handing = undefined;
+      },
+      (e: unknown) => {
+        if (this.handing === h) this.handing = undefined;
+        throw e;
+      },
+    );
+    this.handing = h;
+    return h;
+  }
+
+  private async hand(parts: Part[], enc: BatchEncoder | undefined, events: OutEvent[], n: number): Promise<{ done: Promise<BatchReport> }> {
+    const ids = parts.length === 1 ? parts[0].ids : parts.flatMap((p) => p.ids);
+    // Settled before the batch's slot is free (see Delivery.freeSlotAfter).
+    const outcome: Outcome = (r) => {
+      for (const p of parts) this.settled(p, r === null ? null : partReport(p, r));
+    };
+    try {
+      if (!this.streaming) return await this.delivery.dispatch(events, ids, outcome);
+      const pre = emptyReport();
+      for (const p of parts) {
+        pre.quarantined += p.pre.quarantined;
+        for (const l of p.pre.lost) pre.lost.push(l);
+      }
+      return await this.delivery.dispatchEncoded(enc ? enc.finish() : null, n, ids, pre, outcome);
+    } catch (e) {
+      for (const p of parts) this.settled(p, null);
+      throw e;
+    }
+  }
+
+  private settled(p: Part, r: BatchReport | null): void {
+    // The tracker learns first, so a reader woken by the outcome finds the Ids delivered.
+    p.owner.onSettled?.(p, r);
+    p.owner.claims?.unclaim(p.keys, p.outcome);
+    p.resolve(r !== null);
+  }
+
+  /**
+   * @internal (BlobBatcher) The read of `f` is abandoned: what it has in the filling batch is dropped
+   * when the batch is its alone; events shared with other reads' bytes can't be taken out, so that
+   * batch is handed over (they are then delivered and recorded like any other).
+   */
+  abandon(f: BlobBatcher): Promise<void> {
+    const p = f.cur;
+    if (p === undefined) return Promise.resolve();
+    if (p.n > 0 && p.n < this.n) return this.flush().catch(() => undefined);
+    if (p.n > 0) {
+      // The filling batch is this read's alone: dropped, as if never read.
+      this.enc?.abandon();
+      this.enc = undefined;
+      this.events = [];
+      this.n = 0;
+      this.bytes = 0;
+    }
+    f.cur = undefined;
+    this.parts = this.parts.filter((q) => q !== p);
+    this.settled(p, null);
+    return Promise.resolve();
+  }
+}
+
+/**
+ * A part's share of its batch's outcome: what it quarantined or lost on the way, and its encoded events
+ * acknowledged; a batch refused after encoding (`r.acked` short of the batch) reports them lost by Id.
+ */
+function partReport(p: Part, r: BatchReport): BatchReport {
+  if (!p.owner.lane.streaming) return r; // private lane: one part per batch
+  const encoded = p.n - p.pre.lost.length;
+  if (r.acked > 0 || encoded === 0) return { acked: encoded, quarantined: p.pre.quarantined, lost: p.pre.lost };
+  const code = r.lost.length > 0 ? r.lost[r.lost.length - 1].code : 'SINK_REFUSED';
+  return { acked: 0, quarantined: 0, lost: [...p.pre.lost, ...p.ids.map((recordId) => ({ recordId, recordType: null, code }))] };
+}
+
+/** Collects one blob read's events into its lane's batches, and reports each of its parts' outcome exactly once. */
+export class BlobBatcher {
+  /** @internal (Lane) This read's part of the batch being filled. */
+  cur: Part | undefined;
+  /** @internal (Lane) The batches holding this read's events, settling with their outcome. */
+  readonly pending: Array<Promise<BatchReport>> = [];
+
+  constructor(
+    /** @internal */
+    readonly lane: Lane,
+    /** r is null when the batch was not acknowledged (given up, stopped, or never sent). */
+    readonly onSettled?: (b: SentBatch, r: BatchReport | null) => void,
+    readonly claims?: Claims,
+  ) {}
 
   /**
    * Adds the event of the record at `index` in the blob; `size` is its approximate encoded size (its
@@ -403,71 +595,12 @@ export class BlobBatcher {
    * a batch had to be handed over (the caller awaits it then), so the common case costs no microtask.
    */
   add(ev: OutEvent, size: number, index: number, id: string | undefined, recordType: number | null, key?: string): Promise<void> | undefined {
-    return this.addTo(ev, size, index, id, recordType, key, false);
+    return this.lane.add(this, ev, size, index, id, recordType, key, false);
   }
 
-  private addTo(ev: OutEvent, size: number, index: number, id: string | undefined, recordType: number | null, key: string | undefined, claimed: boolean): Promise<void> | undefined {
-    if (this.n > 0 && this.bytes + size > this.maxBytes) {
-      // flush() opens the next batch before it waits for room in the window; the record is claimed on
-      // that batch now, not once there is room: while it waits, another blob's reader must see the
-      // record on its way, or it sends its own copy too.
-      const handing = this.flush();
-      if (key !== undefined && !claimed) this.claim(key);
-      return handing.then(() => this.addTo(ev, size, index, id, recordType, key, key !== undefined));
-    }
-    const cur = this.cur;
-    if (this.streaming) {
-      // Encoded now: the parsed record is not held while the batch fills (most of the GC cost was
-      // copying records that waited here for the batch to be full).
-      this.delivery.encodeInto((this.enc ??= this.delivery.openEncoder()), ev, this.pre);
-    } else this.events.push(ev);
-    if (this.n === 0) cur.from = index;
-    this.n++;
-    cur.to = index + 1;
-    if (id !== undefined) cur.ids.push(id);
-    if (key !== undefined && !claimed) this.claim(key);
-    cur.types.set(recordType, (cur.types.get(recordType) ?? 0) + 1);
-    this.bytes += size;
-    if (this.n >= this.maxEvents) return this.flush();
-    return undefined;
-  }
-
-  private claim(key: string): void {
-    this.cur.keys.push(key);
-    this.claims?.claim(key, this.cur.outcome);
-  }
-
-  async flush(): Promise<void> {
-    if (this.n === 0) return;
-    const batch = this.events;
-    const enc = this.enc;
-    const pre = this.pre;
-    const n = this.n;
-    const info = this.cur;
-    this.events = [];
-    this.enc = undefined;
-    this.pre = emptyReport();
-    this.n = 0;
-    this.bytes = 0;
-    this.cur = newBatch(info.to);
-    let done: Promise<BatchReport>;
-    try {
-      // Settled before the batch's slot is free (see Delivery.freeSlotAfter).
-      const outcome: Outcome = (r) => this.settled(info, r);
-      ({ done } = this.streaming ? await this.delivery.dispatchEncoded(enc ? enc.finish() : null, n, info.ids, pre, outcome) : await this.delivery.dispatch(batch, info.ids, outcome));
-    } catch (e) {
-      this.settled(info, null);
-      throw e;
-    }
-    done.catch(() => undefined);
-    this.pending.push(done);
-  }
-
-  private settled(b: SentBatch, r: BatchReport | null): void {
-    // The tracker learns first, so a reader woken by the outcome finds the Ids delivered.
-    this.onSettled?.(b, r);
-    this.claims?.unclaim(b.keys, b.outcome);
-    b.resolve(r !== null);
+  /** Hands over the lane's filling batch if it holds events of this read. */
+  flush(): Promise<void> {
+    return this.lane.holds(this) ? this.lane.flush() : Promise.resolve();
   }
 
   /** Flushes and waits until every batch has its outcome; rejects if one was not acknowledged. */
@@ -478,20 +611,14 @@ export class BlobBatcher {
 
   /** Gives up what was not handed over yet, and waits for batches already sent (abandoning a read). */
   async settle(): Promise<void> {
-    // A batch with claims and no events: its first record was waiting for room when the read failed.
-    if (this.n > 0 || this.cur.keys.length > 0) {
-      const info = this.cur;
-      this.events = [];
-      this.enc?.abandon();
-      this.enc = undefined;
-      this.pre = emptyReport();
-      this.n = 0;
-      this.bytes = 0;
-      this.cur = newBatch(info.to);
-      this.settled(info, null);
-    }
+    await this.lane.abandon(this);
     await Promise.allSettled(this.pending);
   }
+}
+
+function newPart(owner: BlobBatcher): Part {
+  const b = newBatch(0);
+  return Object.assign(b, { owner, n: 0, pre: emptyReport() });
 }
 
 function newBatch(from: number): SentBatch {

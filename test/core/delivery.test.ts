@@ -326,3 +326,152 @@ describe('delivery: the outcome is told before the slot is free', () => {
     });
   }
 });
+
+// Issue 17: the reads of one (tenant, content type) fill shared batches, so small blobs no longer cap
+// the in-flight window, and memory holds one filling batch per lane instead of one per read.
+describe('delivery: lanes (batches shared by the reads of one tenant and content type)', () => {
+  type Rep = [string, number, number, string[], BatchReport | null];
+
+  it('two small blobs fill one batch; each read learns its own part (positions, Ids, counts)', async () => {
+    const { f } = streamingSink();
+    const { d } = delivery(f.sink, { maxBatchEvents: 4 });
+    const lane = d.lane();
+    const reports: Rep[] = [];
+    const a = lane.batcher((sb, r) => reports.push(['a', sb.from, sb.to, sb.ids, r]));
+    const b = lane.batcher((sb, r) => reports.push(['b', sb.from, sb.to, sb.ids, r]));
+    assert.equal(a.add(ev('a0'), 10, 0, 'a0', 1), undefined);
+    assert.equal(b.add(ev('b0'), 10, 0, 'b0', 1), undefined);
+    assert.equal(a.add(ev('a1'), 10, 1, 'a1', 1), undefined);
+    await b.add(ev('b1'), 10, 1, 'b1', 1); // the fourth event: the batch is full and handed over
+    await Promise.all([a.drain(), b.drain()]);
+    assert.deepEqual(f.acked, [['a0', 'b0', 'a1', 'b1']], 'one batch for both blobs');
+    assert.deepEqual(reports.sort(), [
+      ['a', 0, 2, ['a0', 'a1'], { acked: 2, quarantined: 0, lost: [] }],
+      ['b', 0, 2, ['b0', 'b1'], { acked: 2, quarantined: 0, lost: [] }],
+    ]);
+  });
+
+  it('a read that ends hands the shared batch over, and waits for it whoever filled it', async () => {
+    const { f } = streamingSink();
+    const { d } = delivery(f.sink, { maxBatchEvents: 100 });
+    const lane = d.lane();
+    const acked: string[] = [];
+    const a = lane.batcher((sb, r) => r && acked.push(...sb.ids));
+    const b = lane.batcher((sb, r) => r && acked.push(...sb.ids));
+    b.add(ev('b0'), 10, 0, 'b0', 1);
+    a.add(ev('a0'), 10, 0, 'a0', 1);
+    await a.drain();
+    assert.deepEqual(f.acked, [['b0', 'a0']]);
+    assert.deepEqual(acked.sort(), ['a0', 'b0'], "b's part was delivered with a's");
+    b.add(ev('b1'), 10, 1, 'b1', 1);
+    await b.drain();
+    assert.deepEqual(f.acked, [['b0', 'a0'], ['b1']]);
+  });
+
+  it('at most one batch of a lane waits for room: the other reads wait without encoding (memory bound)', async () => {
+    const { f, st } = streamingSink();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const deliver = f.sink.deliver.bind(f.sink);
+    f.sink.deliver = async (x) => {
+      await gate;
+      return deliver(x);
+    };
+    const { d } = delivery(f.sink, { maxBatchEvents: 2, maxInFlight: 1 });
+    const lane = d.lane();
+    const reads = [0, 1, 2, 3].map(() => lane.batcher());
+    // Read 0 fills batch 1 (in flight, unacked) and batch 2 (waits for room).
+    await reads[0].add(ev('r0a'), 10, 0, 'r0a', 1);
+    const waiting = reads[0].add(ev('r0b'), 10, 1, 'r0b', 1);
+    await reads[0].add(ev('r0c'), 10, 2, 'r0c', 1);
+    const w2 = reads[0].add(ev('r0d'), 10, 3, 'r0d', 1);
+    assert.ok(waiting === undefined || waiting instanceof Promise);
+    const openedBefore = st.opened;
+    // Every other read now waits: nothing of theirs is encoded, whatever blobConcurrency is.
+    const others = [1, 2, 3].map((k) => reads[k].add(ev(`r${k}`), 10, 0, `r${k}`, 1));
+    assert.ok(others.every((p) => p instanceof Promise), 'the other reads wait');
+    assert.equal(st.opened, openedBefore, 'no batch was opened for them');
+    release();
+    await w2;
+    await Promise.all(others);
+    await Promise.all(reads.map((r) => r.drain()));
+    assert.deepEqual(f.acked.flat().sort(), ['r0a', 'r0b', 'r0c', 'r0d', 'r1', 'r2', 'r3']);
+  });
+
+  it('a record that waits for room is claimed at once (another blob sees it on its way) and delivered once', async () => {
+    const { f } = streamingSink();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const deliver = f.sink.deliver.bind(f.sink);
+    f.sink.deliver = async (x) => {
+      await gate;
+      return deliver(x);
+    };
+    const ids = new DeliveredIds(100);
+    const claims = ids.tenant('t');
+    const { d } = delivery(f.sink, { maxBatchEvents: 1, maxInFlight: 1 });
+    const lane = d.lane();
+    const a = lane.batcher((sb, r) => r && ids.addAll('t', sb.ids), claims);
+    const b = lane.batcher((sb, r) => r && ids.addAll('t', sb.ids), claims);
+    await a.add(ev('x'), 10, 0, 'x', 1, 'x'); // in flight, not acknowledged yet
+    const pa = a.add(ev('y'), 10, 1, 'y', 1, 'y'); // waits for room
+    const pb = b.add(ev('z'), 10, 0, 'z', 1, 'z'); // waits behind it
+    assert.ok(claims.pending('y') && claims.pending('z'), 'both are on their way');
+    release();
+    await Promise.all([pa, pb]);
+    await Promise.all([a.drain(), b.drain()]);
+    assert.deepEqual(f.acked, [['x'], ['y'], ['z']]);
+    assert.ok(ids.has('t', 'x') && ids.has('t', 'y') && ids.has('t', 'z'));
+    assert.equal(claims.pending('z'), undefined, 'claims end with the outcome');
+  });
+
+  it('an abandoned read: its events shared with another read are delivered (and told), its claims alone end', async () => {
+    const { f, st } = streamingSink();
+    const { d } = delivery(f.sink, { maxBatchEvents: 100 });
+    const lane = d.lane();
+    const reports: Rep[] = [];
+    const a = lane.batcher((sb, r) => reports.push(['a', sb.from, sb.to, sb.ids, r]));
+    const b = lane.batcher((sb, r) => reports.push(['b', sb.from, sb.to, sb.ids, r]));
+    a.add(ev('a0'), 10, 0, 'a0', 1);
+    b.add(ev('b0'), 10, 0, 'b0', 1);
+    await a.settle(); // a's read failed: its event can't be taken out of the shared bytes
+    assert.equal(st.abandoned, 0);
+    assert.deepEqual(f.acked, [['a0', 'b0']]);
+    assert.deepEqual(reports.sort(), [
+      ['a', 0, 1, ['a0'], { acked: 1, quarantined: 0, lost: [] }],
+      ['b', 0, 1, ['b0'], { acked: 1, quarantined: 0, lost: [] }],
+    ]);
+    await b.drain();
+  });
+
+  it("a refused event is reduced or lost in its own read's report, not its neighbour's", async () => {
+    const { f } = streamingSink();
+    const { d } = delivery(f.sink, { maxBatchEvents: 100 });
+    const lane = d.lane();
+    const reports = new Map<string, BatchReport | null>();
+    const a = lane.batcher((_sb, r) => reports.set('a', r));
+    const b = lane.batcher((_sb, r) => reports.set('b', r));
+    a.add(ev('a0'), 10, 0, 'a0', 1);
+    b.add(ev('big1', { big: true }), 10, 0, 'big1', 1);
+    b.add(ev('hopeless', { big: true }), 10, 1, 'hopeless', 1);
+    await Promise.all([a.drain(), b.drain()]);
+    assert.deepEqual(reports.get('a'), { acked: 1, quarantined: 0, lost: [] });
+    const rb = reports.get('b')!;
+    assert.equal(rb.acked, 1, 'big1 delivered reduced');
+    assert.equal(rb.quarantined, 1);
+    assert.deepEqual(rb.lost.map((l) => l.recordId), ['hopeless']);
+  });
+
+  it('a sink without an encoder keeps one lane per read (its outcomes are per batch)', async () => {
+    const f = fakeSink();
+    const { d } = delivery(f.sink, { maxBatchEvents: 100 });
+    const lane = d.lane();
+    const a = lane.batcher();
+    const b = lane.batcher();
+    a.add(ev('a0'), 10, 0, 'a0', 1);
+    b.add(ev('b0'), 10, 0, 'b0', 1);
+    await a.drain();
+    await b.drain();
+    assert.deepEqual(f.acked, [['a0'], ['b0']]);
+  });
+});

@@ -16,7 +16,7 @@ import { BridgeError, isBridgeError, redactUri } from '../../errors';
 import type { Logger } from '../../obs/log';
 import type { Metrics } from '../../obs/metrics';
 import { JsonSplitter, PROTO_KEY_RENAMED, renameProtoKeys, type ReadItem } from './blob-reader';
-import type { BatchReport, Delivery, SentBatch } from '../../core/delivery';
+import type { BatchReport, Delivery, Lane, SentBatch } from '../../core/delivery';
 import { usableId, type DeliveredIds, type TenantIds } from '../../core/dedup';
 import { AckTracker, type CheckpointStoreLike, type RunCounts, type TrackedWindow } from '../../core/ack-tracker';
 import type { Reconciler } from './reconcile';
@@ -121,12 +121,15 @@ class AckedPositions {
 
 export class ContentTypePoller {
   private readonly clock: Clock;
+  /** The blob reads of this (tenant, content type) fill shared batches. */
+  private readonly lane: Lane;
 
   constructor(
     private readonly d: PollerDeps,
     private readonly o: PollerOptions,
   ) {
     this.clock = d.clock ?? realClock;
+    this.lane = d.delivery.lane();
   }
 
   async runPass(): Promise<PassResult> {
@@ -421,7 +424,7 @@ export class ContentTypePoller {
         lastError = this.d.delivery.failure;
         break;
       }
-      const b = this.d.delivery.batcher(onSettled, this.d.delivered.tenant(tenantId));
+      const b = this.lane.batcher(onSettled, this.d.delivered.tenant(tenantId));
       try {
         const body = await this.d.api.fetchBlob(ref.contentUri, this.o.stopFetching);
         const waitFor: Array<{ id: string; settled: Promise<boolean> }> = [];
