@@ -13,6 +13,7 @@ import { sinkModule } from '../src/sinks';
 import { CheckpointStore } from '../src/state/checkpoint';
 import { META_KEY } from '../src/shape/event';
 import { tuneHeap } from '../src/obs/heap';
+import { boundYoungGeneration } from '../src/obs/young-gen';
 import type { EncodedBatch, OutEvent, Sink } from '../src/contracts';
 import type { Config } from '../src/config/types';
 import { cpuSeconds, gcCounter, peakRssMiB, profiled, rssMiB, serve, type GcCounts } from './proc';
@@ -126,6 +127,7 @@ function lastMetaKey(record: Record<string, unknown>): string {
 
 // As `run` does at start (src/commands/run.ts): the bench measures the product as it runs.
 tuneHeap();
+boundYoungGeneration();
 
 serve({
   async run(a: BridgeRunArgs): Promise<BridgeRunResult> {
@@ -173,8 +175,14 @@ serve({
       const marks = [...(a.marks ?? [])].sort((x, y) => x - y);
       const atMarks: BridgeRunResult['atMarks'] = [];
       let sampledPeak = rssMiB();
+      let samples = 0;
       const sample = () => {
         const rss = rssMiB();
+        if (process.env.BENCH_HEAP_SPACES && samples++ % 10 === 0) {
+          const m = process.memoryUsage();
+          const old = require('node:v8').getHeapSpaceStatistics().find((sp: { space_name: string }) => sp.space_name === 'old_space');
+          process.stderr.write(`t ${((Date.now() - t0) / 1000).toFixed(1)} acked ${acked} rss ${rss.toFixed(0)} heapTotal ${(m.heapTotal / 1048576).toFixed(0)} old ${(old.space_size / 1048576).toFixed(0)}/${(old.space_used_size / 1048576).toFixed(0)} ext ${(m.external / 1048576).toFixed(0)}\n`);
+        }
         if (rss > sampledPeak) sampledPeak = rss;
         while (marks.length > 0 && acked >= marks[0]) {
           const m = process.memoryUsage();
@@ -191,6 +199,15 @@ serve({
           // For a look inside (not a figure): BENCH_HEAP_SNAPSHOT=DIR writes one heap snapshot per mark.
           const snapDir = process.env.BENCH_HEAP_SNAPSHOT;
           if (process.env.BENCH_HEAP_SPACES) {
+            // RSS by mapping: [heap] (malloc's brk arena), anonymous (V8 pages, mmapped malloc chunks, other arenas), files.
+            const by = new Map<string, number>();
+            let cur = '';
+            for (const line of require('node:fs').readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+              const hdr = /^[0-9a-f]+-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+              if (hdr) cur = hdr[2].startsWith('/') ? 'file' : hdr[2] || 'anon';
+              else if (line.startsWith('Rss:')) by.set(cur, (by.get(cur) ?? 0) + parseInt(line.slice(4), 10));
+            }
+            process.stderr.write(`smaps rss KiB ${JSON.stringify(Object.fromEntries(by))}\n`);
             for (const sp of require('node:v8').getHeapSpaceStatistics()) process.stderr.write(`heap space ${sp.space_name}: size ${(sp.space_size / 1048576).toFixed(1)} used ${(sp.space_used_size / 1048576).toFixed(1)} MiB\n`);
           }
           if (snapDir) require('node:v8').writeHeapSnapshot(path.join(snapDir, `mark-${atMarks[atMarks.length - 1].mark}.heapsnapshot`));

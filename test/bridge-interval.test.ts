@@ -13,9 +13,9 @@ describe('bridge: poll interval, start to start', () => {
   afterEach(() => sinon.restore());
 
   /** Runs `passes` passes of a service whose listing takes `passMs` (virtual) each; returns their start times (s from the first). */
-  async function starts(passMs: number[]): Promise<number[]> {
+  async function starts(passMs: number[], from = '2026-12-01T12:00:00Z', absolute = false): Promise<number[]> {
     const env = tempDir();
-    let t = Date.parse('2026-12-01T12:00:00Z');
+    let t = Date.parse(from);
     const clock: Clock = {
       now: () => t,
       sleep: async (ms, signal) => {
@@ -53,7 +53,7 @@ describe('bridge: poll interval, start to start', () => {
       await bridge.close();
       env.cleanup();
     }
-    const t0 = Date.parse(seen[0].startedAt);
+    const t0 = absolute ? Date.parse(from) : Date.parse(seen[0].startedAt);
     return seen.map((s) => (Date.parse(s.startedAt) - t0) / 1000);
   }
 
@@ -64,5 +64,21 @@ describe('bridge: poll interval, start to start', () => {
 
   it('starts the next pass at once after one longer than the interval (no pause on a backlog), then back on the beat', async () => {
     assert.deepEqual(await starts([15_000, 2000, 2000]), [0, 15, 25]);
+  });
+
+  // The listing's end is cut to whole seconds: a pass that starts at .700 leaves the 0.7 s before its
+  // listing to the next pass, an interval later (steady p99 was interval + 0.5 s). Failed before: the
+  // passes started at 12:00:00.700, 10.700 and 20.700.
+  it('starts passes after the first on whole seconds, so a listing loses no sub-second tail', async () => {
+    assert.deepEqual(await starts([4000, 4000, 4000], '2026-12-01T12:00:00.700Z', true), [0, 10.3, 20.3]);
+  });
+
+  it('a pass that starts a few ms after its second keeps the beat (the next is not pushed a second further)', async () => {
+    // The virtual sleep ends exactly on the second; the listing starts 30 ms late each time.
+    assert.deepEqual(await starts([4000, 4000, 4000], '2026-12-01T12:00:00.030Z', true), [0, 9.97, 19.97]);
+  });
+
+  it('after a pass longer than the interval (started at once, off the second), the next start is on a whole second again', async () => {
+    assert.deepEqual(await starts([15_300, 2000, 2000], '2026-12-01T12:00:00.000Z', true), [0, 15.3, 26]);
   });
 });

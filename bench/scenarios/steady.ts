@@ -66,6 +66,7 @@ export const steady: Scenario = {
       const periods = starts.slice(1).map((s0, i) => (s0 - starts[i]) / 1000);
       const p50 = percentile(lat, 50);
       const p99 = percentile(lat, 99);
+      const inPass99 = percentile(inPassS, 99);
       const max = lat.length ? Math.max(...lat) : NaN;
       ctx.log(
         `  ${fmtInt(b.acked)} events acked in ${times.length} passes over ${fmt(serviceS, 0)} s of service (poll interval ${INTERVAL_S} s); ${blobs.length} blobs published after the first listing` +
@@ -82,6 +83,8 @@ export const steady: Scenario = {
         rows: [
           { scenario: '8 steady', metric: 'latency p50 (listing → ack)', value: `${fmt(p50, 1)} s`, against: `interval ${INTERVAL_S} s`, ratio: fmt(p50 / INTERVAL_S) },
           { scenario: '8 steady', metric: 'latency p99 (listing → ack)', value: `${fmt(p99, 1)} s`, against: `interval ${INTERVAL_S} s`, ratio: fmt(p99 / INTERVAL_S) },
+          // The target itself: one interval plus the download (and delivery) inside the pass that took it.
+          { scenario: '8 steady', metric: 'latency p99 / (interval + in-pass p99)', value: `${fmt(p99, 1)} s`, against: `${INTERVAL_S} s + ${fmt(inPass99, 1)} s; target <= 1`, ratio: fmt(p99 / (INTERVAL_S + inPass99)) },
           { scenario: '8 steady', metric: 'blobs not acked by the stop', value: String(missing), against: `of ${blobs.length}; target 0` },
         ],
       };

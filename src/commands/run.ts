@@ -13,6 +13,7 @@ import { createMetrics, noopMetrics, type Metrics } from '../obs/metrics';
 import { createProgress, type Progress } from '../obs/progress';
 import { startObsServer } from '../obs/server';
 import { tuneHeap } from '../obs/heap';
+import { boundYoungGeneration } from '../obs/young-gen';
 import { Bridge, type PassSummary } from '../bridge';
 import { flagString, parseArgs } from './args';
 import { EXIT, formatVerdict, passVerdict, readinessWithTenants, type Verdict } from './exit-codes';
@@ -73,8 +74,10 @@ export async function runBridge(
   logger: Logger,
   opts: { metrics?: Metrics; progress?: Progress; onPass?: (s: PassSummary) => void; bridgeOptions?: ConstructorParameters<typeof Bridge>[1] } = {},
 ): Promise<number> {
-  // Before the pass allocates anything: keeps the old generation near its live size (see obs/heap.ts).
+  // Before the pass allocates anything: keeps the old generation near its live size (see obs/heap.ts)
+  // and the young one at 4 MiB semi-spaces (obs/young-gen.ts).
   tuneHeap();
+  const young = boundYoungGeneration();
   const metrics = opts.metrics ?? (cfg.metrics.enabled ? createMetrics() : noopMetrics);
   const progress = opts.progress ?? createProgress({ isTTY: false, logger: logger.child({ component: 'progress' }) });
   const bridge = new Bridge(cfg, { logger, metrics, progress, ...opts.bridgeOptions });
@@ -129,6 +132,7 @@ export async function runBridge(
     progress.stop();
     await obs?.close();
     await bridge.close();
+    young?.stop();
   }
 }
 

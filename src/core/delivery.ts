@@ -154,15 +154,24 @@ export class Delivery {
 
   /**
    * As dispatch, for a batch the batcher encoded as it filled (Sink.encoder): `report` holds what was
-   * quarantined or lost on the way, `enc` is null when nothing was left to send.
+   * quarantined or lost on the way, `encoder` is undefined when nothing was encoded.
    */
-  async dispatchEncoded(enc: EncodedBatch | null, events: number, ids: readonly string[], report: BatchReport, outcome?: Outcome): Promise<{ done: Promise<BatchReport> }> {
+  async dispatchEncoded(encoder: BatchEncoder | undefined, events: number, ids: readonly string[], report: BatchReport, outcome?: Outcome): Promise<{ done: Promise<BatchReport> }> {
     await this.window.acquire();
     const stopped = this.failed ?? (this.o.signal.aborted ? closedError() : undefined);
     if (stopped) {
       this.window.release();
-      if (enc) this.sink.release(enc);
+      encoder?.abandon();
       throw stopped;
+    }
+    // Finished (cut into packets) only now: a batch waiting for room holds its scratch alone, and its
+    // lane waits with it, so no second buffer is taken for it (issue 17).
+    let enc: EncodedBatch | null;
+    try {
+      enc = encoder ? encoder.finish() : null;
+    } catch (e) {
+      this.window.release();
+      throw e;
     }
     this.moveUnacked(events);
     let sent: Promise<BatchReport>;
@@ -524,7 +533,7 @@ export class Lane {
         pre.quarantined += p.pre.quarantined;
         for (const l of p.pre.lost) pre.lost.push(l);
       }
-      return await this.delivery.dispatchEncoded(enc ? enc.finish() : null, n, ids, pre, outcome);
+      return await this.delivery.dispatchEncoded(enc, n, ids, pre, outcome);
     } catch (e) {
       for (const p of parts) this.settled(p, null);
       throw e;

@@ -19,25 +19,36 @@ export interface Packet {
 
 /**
  * Large packet buffers are reused: a fresh multi-MiB allocation costs its page faults on first touch,
- * which measured more than the encoding itself. Power-of-two classes, a few buffers each.
+ * which measured more than the encoding itself. Power-of-two classes, bounded by the bytes kept free
+ * (issue 17: four per class kept 13 MiB idle in the memory scenario, most of it never taken again).
  */
 class BufferPool {
   private readonly free = new Map<number, Buffer[]>();
-  static readonly MIN = 256 * 1024;
-  constructor(private readonly perClass: number) {}
+  private freeBytes = 0;
+  static readonly MIN = 16 * 1024;
+  constructor(
+    private readonly perClass: number,
+    private readonly maxFreeBytes: number,
+  ) {}
 
   take(n: number): { bytes: Buffer; backing?: Buffer } {
     if (n < BufferPool.MIN) return { bytes: Buffer.allocUnsafe(n) };
     let cls = BufferPool.MIN;
     while (cls < n) cls *= 2;
-    const backing = this.free.get(cls)?.pop() ?? Buffer.allocUnsafeSlow(cls);
+    let backing = this.free.get(cls)?.pop();
+    if (backing) this.freeBytes -= cls;
+    else backing = Buffer.allocUnsafeSlow(cls);
     return { bytes: backing.subarray(0, n), backing };
   }
 
   give(backing: Buffer): void {
+    if (this.freeBytes + backing.length > this.maxFreeBytes) return;
     let list = this.free.get(backing.length);
     if (!list) this.free.set(backing.length, (list = []));
-    if (list.length < this.perClass) list.push(backing);
+    if (list.length < this.perClass) {
+      list.push(backing);
+      this.freeBytes += backing.length;
+    }
   }
 }
 
@@ -60,9 +71,11 @@ export class PacketBuilder {
   private readonly w: MsgpackWriter;
   /** Small and separate: packet options are written while the scratch holds the next record. */
   private readonly optionEnc = new Encoder();
-  private readonly pool = new BufferPool(4);
+  private readonly pool: BufferPool;
 
   constructor(private readonly maxPacketBytes: number) {
+    // What one batch's packets need, about: enough for the take-release cycle of the window.
+    this.pool = new BufferPool(4, Math.max(maxPacketBytes, 4 * 1024 * 1024));
     this.w = new MsgpackWriter(Math.min(maxPacketBytes + 1024, 1024 * 1024));
   }
 
@@ -150,8 +163,9 @@ export class PacketBuilder {
 
   /** @internal (PacketStream) */
   giveWriter(w: MsgpackWriter): void {
-    // A few, and not those grown past a packet (one huge batch must not pin its memory for ever).
-    if (this.writers.length < 8 && w.buf.length <= this.maxPacketBytes + 1024 * 1024) this.writers.push(w);
+    // Two (a filling batch per lane holds its own), and not those grown past a packet (one huge batch
+    // must not pin its memory for ever).
+    if (this.writers.length < 2 && w.buf.length <= this.maxPacketBytes + 1024 * 1024) this.writers.push(w);
   }
   private readonly writers: MsgpackWriter[] = [];
 
