@@ -162,6 +162,35 @@ describe('stdio sink (forward protocol on stdout, acks on stdin)', () => {
     await sink.close();
   });
 
+  // issue 17: plugin mode held parsed records until a batch was full; now they are encoded as they come.
+  it('encodes event by event (Sink.encoder): the same packets on the wire as a whole batch, acked the same way', async () => {
+    const r = rig();
+    const e = r.sink.encoder!();
+    for (const x of [ev(1), ev(2), ev(3, 'o365.audit.exchange')]) e.add(x);
+    assert.equal(e.events, 3);
+    const batch = e.finish();
+    const s = settled(r.sink.deliver(batch));
+    await until(() => r.seen.length === 2);
+    assert.deepEqual(r.seen.map((p) => [p.tag, p.size, p.entries.map(([, rec]) => rec.Id)]), [['o365.audit.general', 2, ['id-1', 'id-2']], ['o365.audit.exchange', 1, ['id-3']]]);
+    for (const p of r.seen) r.ack(p.chunk);
+    await until(() => s.state() !== 'pending');
+    assert.equal(s.state(), 'resolved');
+    r.sink.release(batch);
+    await r.sink.close();
+  });
+
+  it('an event too large for a packet is refused by the encoder alone; the batch goes on without it', async () => {
+    const input = new PassThrough();
+    const sink = createStdioSink({ out: new PassThrough(), in: input, maxBatchBytes: 1024 });
+    const e = sink.encoder!();
+    e.add(ev(1));
+    assert.throws(() => e.add({ ...ev(2), record: { big: 'x'.repeat(5000) } }), (err: BridgeError) => err.code === 'SINK_EVENT_TOO_LARGE' && !err.retryable && err.details.index === 0);
+    e.add(ev(3));
+    assert.equal(e.events, 2);
+    e.abandon();
+    await sink.close();
+  });
+
   it('close() rejects what waits with SINK_CLOSED', async () => {
     const r = rig();
     const s = settled(r.sink.send([ev(1)]));

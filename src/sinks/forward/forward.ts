@@ -29,7 +29,8 @@ import type { BatchEncoder, EncodedBatch, OutEvent, Sink } from '../../contracts
 import { BridgeError } from '../../errors';
 import { registerSecret, silentLogger, type Logger } from '../../obs/log';
 import { ForwardConnection } from './forward-connection';
-import { EventTooLargeError, PacketBuilder, type Packet } from './forward-protocol';
+import type { Packet } from './forward-protocol';
+import { PacketEncoding, type PacketBatch } from './packet-encoding';
 
 export interface ForwardSinkOptions {
   host: string;
@@ -56,12 +57,7 @@ export interface ForwardSinkOptions {
 }
 
 /** A batch encoded once: its packets are written as they are on every attempt, until released. */
-interface ForwardEncoded extends EncodedBatch {
-  packets: Packet[];
-  /** Writes whose callback has not come yet: the pooled buffers are reused only after both. */
-  writing: number;
-  released: boolean;
-}
+type ForwardEncoded = PacketBatch;
 
 interface Batch {
   enc: ForwardEncoded;
@@ -79,7 +75,7 @@ export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
 export class ForwardSink implements Sink {
   private readonly o: Required<Pick<ForwardSinkOptions, 'ackTimeoutMs' | 'connectTimeoutMs' | 'maxBatchBytes' | 'maxInFlight'>> & ForwardSinkOptions;
   private readonly log: Logger;
-  private readonly builder: PacketBuilder;
+  private readonly packets: PacketEncoding;
   /** Batches with packets still to write, in send order. */
   private readonly queue: Batch[] = [];
   /** Written, unacked packets of the current connection: chunk id → batch. */
@@ -107,7 +103,7 @@ export class ForwardSink implements Sink {
     registerSecret(opts.sharedKey);
     registerSecret(opts.password);
     this.log = (opts.logger ?? silentLogger).child({ component: 'forward-sink' });
-    this.builder = new PacketBuilder(this.o.maxBatchBytes);
+    this.packets = new PacketEncoding(this.o.maxBatchBytes, "raise sink.maxBatchBytes (and the receiver's buffer limit) to deliver such records whole");
   }
 
   /**
@@ -115,41 +111,12 @@ export class ForwardSink implements Sink {
    * when one event alone, encoded, does not fit in a packet.
    */
   encode(events: OutEvent[]): EncodedBatch {
-    let packets: Packet[];
-    try {
-      packets = this.builder.build(events);
-    } catch (e) {
-      throw encodeError(e, events);
-    }
-    let bytes = 0;
-    for (const p of packets) bytes += p.bytes.length;
-    const enc: ForwardEncoded = { events: events.length, bytes, packets, writing: 0, released: false };
-    return enc;
+    return this.packets.encode(events);
   }
 
   /** Encodes a batch event by event (see Sink.encoder): the same packets `encode` makes of the same events. */
   encoder(): BatchEncoder {
-    const stream = this.builder.stream();
-    return {
-      add: (ev) => {
-        try {
-          stream.add(ev);
-        } catch (e) {
-          throw encodeError(e, [ev], 0);
-        }
-      },
-      get events() {
-        return stream.events;
-      },
-      finish: () => {
-        const packets = stream.finish();
-        let bytes = 0;
-        for (const p of packets) bytes += p.bytes.length;
-        const enc: ForwardEncoded = { events: stream.events, bytes, packets, writing: 0, released: false };
-        return enc;
-      },
-      abandon: () => stream.abandon(),
-    };
+    return this.packets.encoder();
   }
 
   /** Sends an encoded batch (again, after a rejection: same bytes, same chunk ids). */
@@ -168,9 +135,7 @@ export class ForwardSink implements Sink {
 
   /** The batch will not be sent again: its pooled buffers go back once the socket is done with them. */
   release(batch: EncodedBatch): void {
-    const enc = batch as ForwardEncoded;
-    enc.released = true;
-    this.freeIfDone(enc);
+    this.packets.release(batch as ForwardEncoded);
   }
 
   /** encode + deliver + release, for callers that don't re-send (tests, tools). */
@@ -185,16 +150,6 @@ export class ForwardSink implements Sink {
     }
   }
 
-  private written(enc: ForwardEncoded): void {
-    enc.writing--;
-    this.freeIfDone(enc);
-  }
-
-  private freeIfDone(enc: ForwardEncoded): void {
-    if (!enc.released || enc.writing > 0 || enc.packets.length === 0) return;
-    for (const p of enc.packets) this.builder.release(p);
-    enc.packets = [];
-  }
 
   async close(): Promise<void> {
     if (this.closed) return;
@@ -224,8 +179,8 @@ export class ForwardSink implements Sink {
       // Register before writing: a loopback ack can arrive before write() returns control.
       this.inFlight.set(p.chunk, b);
       // The buffer goes back to the pool once the kernel has the bytes and the batch is released.
-      b.enc.writing++;
-      conn.write(p.bytes, () => this.written(b.enc));
+      this.packets.writing(b.enc);
+      conn.write(p.bytes, () => this.packets.written(b.enc));
       this.arm(b);
       if (b.next === b.packets.length) this.queue.shift();
     }
@@ -365,10 +320,3 @@ export function createForwardSink(opts: ForwardSinkOptions): ForwardSink {
 }
 
 /** What encode throws: SINK_EVENT_TOO_LARGE naming the event (`details.index`: its place in `events`, or `index`). */
-function encodeError(e: unknown, events: readonly OutEvent[], index?: number): BridgeError {
-  if (e instanceof EventTooLargeError) {
-    const i = index ?? e.index;
-    return new BridgeError('SINK_EVENT_TOO_LARGE', `${new EventTooLargeError(i, e.bytes, e.limit).message}; raise sink.maxBatchBytes (and the receiver's buffer limit) to deliver such records whole`, { retryable: false, details: { index: i, bytes: e.bytes, limit: e.limit, tag: events[i]?.tag } });
-  }
-  return new BridgeError('INTERNAL', `a record could not be encoded (${(e as Error).message})`, { retryable: false, cause: e });
-}

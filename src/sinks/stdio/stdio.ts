@@ -13,10 +13,11 @@
  * Bounds: at most `maxInFlight` batches written and unacked (more wait their turn), each at most
  * maxBatchBytes per packet; that is also the most the pipe's user-space buffer can hold.
  */
-import type { EncodedBatch, OutEvent, Sink } from '../../contracts';
+import type { BatchEncoder, EncodedBatch, OutEvent, Sink } from '../../contracts';
 import { BridgeError } from '../../errors';
 import { silentLogger, type Logger } from '../../obs/log';
-import { EventTooLargeError, PacketBuilder, parseServerMessage, type Packet } from '../forward/forward-protocol';
+import { parseServerMessage } from '../forward/forward-protocol';
+import { PacketEncoding, type PacketBatch } from '../forward/packet-encoding';
 import { MsgpackFrameReader } from '../forward/msgpack-frames';
 import { DEFAULT_MAX_BATCH_BYTES } from '../forward/forward';
 
@@ -36,13 +37,7 @@ export interface StdioSinkOptions {
   onPeerGone?: (err: BridgeError) => void;
 }
 
-/** A batch encoded once: the same packets (same chunk ids) are written on every attempt, until released. */
-interface StdioEncoded extends EncodedBatch {
-  packets: Packet[];
-  /** Writes whose callback has not come yet: pooled buffers are reused only after these and release. */
-  writing: number;
-  released: boolean;
-}
+type StdioEncoded = PacketBatch;
 
 interface Attempt {
   enc: StdioEncoded;
@@ -62,7 +57,7 @@ export class StdioSink implements Sink {
   private readonly input: NodeJS.ReadableStream;
   private readonly ackTimeoutMs: number;
   private readonly maxInFlight: number;
-  private readonly builder: PacketBuilder;
+  private readonly packets: PacketEncoding;
   private readonly log: Logger;
   private readonly reader = new MsgpackFrameReader(MAX_ACK_MESSAGE);
   /** Attempts not written yet, in order (bounded by the caller's in-flight window). */
@@ -85,7 +80,7 @@ export class StdioSink implements Sink {
     this.input = o.in ?? process.stdin;
     this.ackTimeoutMs = o.ackTimeoutMs ?? 30_000;
     this.maxInFlight = Math.max(1, o.maxInFlight ?? 16);
-    this.builder = new PacketBuilder(o.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
+    this.packets = new PacketEncoding(o.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES, 'raise sink.maxBatchBytes to deliver such records whole');
     this.log = (o.logger ?? silentLogger).child({ component: 'stdio-sink' });
     if (this.out === process.stdout && process.stdout.isTTY) {
       this.log.warn('the stdio sink writes binary forward-protocol packets to standard output: it is meant to be run by the Fluentd plugin (fluent-plugin/), not on a terminal');
@@ -100,19 +95,15 @@ export class StdioSink implements Sink {
 
   /** Encodes a batch into packets, once. Throws SINK_EVENT_TOO_LARGE (not retryable, `details.index`). */
   encode(events: OutEvent[]): EncodedBatch {
-    let packets: Packet[];
-    try {
-      packets = this.builder.build(events);
-    } catch (e) {
-      if (e instanceof EventTooLargeError) {
-        throw new BridgeError('SINK_EVENT_TOO_LARGE', `${e.message}; raise sink.maxBatchBytes to deliver such records whole`, { retryable: false, details: { index: e.index, bytes: e.bytes, limit: e.limit, tag: events[e.index]?.tag } });
-      }
-      throw new BridgeError('INTERNAL', `a record could not be encoded (${(e as Error).message})`, { retryable: false, cause: e });
-    }
-    let bytes = 0;
-    for (const p of packets) bytes += p.bytes.length;
-    const enc: StdioEncoded = { events: events.length, bytes, packets, writing: 0, released: false };
-    return enc;
+    return this.packets.encode(events);
+  }
+
+  /**
+   * Encodes a batch event by event (see Sink.encoder), as the forward sink does: a parsed record is
+   * dropped once added instead of waiting for the batch to be full (issue 17: plugin mode held them).
+   */
+  encoder(): BatchEncoder {
+    return this.packets.encoder();
   }
 
   /** Writes an encoded batch (again, after a rejection: same bytes, same chunk ids); resolves when all its packets are acked. */
@@ -130,9 +121,7 @@ export class StdioSink implements Sink {
 
   /** The batch will not be sent again: its pooled buffers go back once the pipe is done with them. */
   release(batch: EncodedBatch): void {
-    const enc = batch as StdioEncoded;
-    enc.released = true;
-    this.freeIfDone(enc);
+    this.packets.release(batch as StdioEncoded);
   }
 
   /** encode + deliver + release, for callers that don't re-send (tests, tools). */
@@ -164,23 +153,13 @@ export class StdioSink implements Sink {
       for (const p of a.enc.packets) {
         // Register before writing: the ack can come back before write() returns.
         this.inFlight.set(p.chunk, a);
-        a.enc.writing++;
-        this.out.write(p.bytes, () => this.written(a.enc));
+        this.packets.writing(a.enc);
+        this.out.write(p.bytes, () => this.packets.written(a.enc));
       }
       this.arm(a);
     }
   }
 
-  private written(enc: StdioEncoded): void {
-    enc.writing--;
-    this.freeIfDone(enc);
-  }
-
-  private freeIfDone(enc: StdioEncoded): void {
-    if (!enc.released || enc.writing > 0 || enc.packets.length === 0) return;
-    for (const p of enc.packets) this.builder.release(p);
-    enc.packets = [];
-  }
 
   private feed(chunk: Buffer): void {
     if (this.gone) return;
