@@ -30,7 +30,7 @@ import { BridgeError } from '../../errors';
 import { registerSecret, silentLogger, type Logger } from '../../obs/log';
 import { ForwardConnection } from './forward-connection';
 import type { Packet } from './forward-protocol';
-import { PacketEncoding, type PacketBatch } from './packet-encoding';
+import { PacketEncoding, sendOnce, type PacketBatch } from './packet-encoding';
 
 export interface ForwardSinkOptions {
   host: string;
@@ -141,13 +141,7 @@ export class ForwardSink implements Sink {
   /** encode + deliver + release, for callers that don't re-send (tests, tools). */
   async send(events: OutEvent[]): Promise<void> {
     if (this.closed) throw new BridgeError('SINK_CLOSED', 'the forward sink is closed; batch not sent', { retryable: true });
-    if (events.length === 0) return;
-    const enc = this.encode(events);
-    try {
-      await this.deliver(enc);
-    } finally {
-      this.release(enc);
-    }
+    await sendOnce(this, events);
   }
 
 

@@ -4,7 +4,7 @@
  * buffers given back only once the batch is released and every write of it has completed. The sinks
  * differ only in where the bytes go and where acks come from.
  */
-import type { BatchEncoder, EncodedBatch, OutEvent } from '../../contracts';
+import type { BatchEncoder, EncodedBatch, OutEvent, Sink } from '../../contracts';
 import { BridgeError } from '../../errors';
 import { EventTooLargeError, PacketBuilder, type Packet } from './forward-protocol';
 
@@ -93,4 +93,15 @@ function batchOf(packets: Packet[], events: number): PacketBatch {
   let bytes = 0;
   for (const p of packets) bytes += p.bytes.length;
   return { events, bytes, packets, writing: 0, released: false };
+}
+
+/** encode + deliver + release, for callers that don't re-send (tests, tools). */
+export async function sendOnce(sink: Pick<Sink, 'encode' | 'deliver' | 'release'>, events: OutEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const enc = sink.encode(events);
+  try {
+    await sink.deliver(enc);
+  } finally {
+    sink.release(enc);
+  }
 }

@@ -17,7 +17,7 @@ import type { BatchEncoder, EncodedBatch, OutEvent, Sink } from '../../contracts
 import { BridgeError } from '../../errors';
 import { silentLogger, type Logger } from '../../obs/log';
 import { parseServerMessage } from '../forward/forward-protocol';
-import { PacketEncoding, type PacketBatch } from '../forward/packet-encoding';
+import { PacketEncoding, sendOnce, type PacketBatch } from '../forward/packet-encoding';
 import { MsgpackFrameReader } from '../forward/msgpack-frames';
 import { DEFAULT_MAX_BATCH_BYTES } from '../forward/forward';
 
@@ -128,13 +128,7 @@ export class StdioSink implements Sink {
   async send(events: OutEvent[]): Promise<void> {
     if (this.gone) throw this.gone;
     if (this.closed) throw new BridgeError('SINK_CLOSED', 'the stdio sink is closed; batch not sent', { retryable: true });
-    if (events.length === 0) return;
-    const enc = this.encode(events);
-    try {
-      await this.deliver(enc);
-    } finally {
-      this.release(enc);
-    }
+    await sendOnce(this, events);
   }
 
   async close(): Promise<void> {
