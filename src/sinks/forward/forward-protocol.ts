@@ -169,29 +169,14 @@ export class PacketBuilder {
   }
   private readonly writers: MsgpackWriter[] = [];
 
-  /** @internal (PacketStream) One packet of `tag` from entries [starts[k], ends[k]) of `src`. */
-  assemble(tag: TagPart, src: Buffer, starts: number[], ends: number[], from: number, to: number, payload: number): Packet {
-    const chunk = randomBytes(16).toString('base64');
-    const count = to - from;
-    const option = this.optionEnc.encode({ chunk, size: count });
-    const total = 1 + tag.header + tag.bytes.length + BIN32_HEADER + payload + option.length;
-    const { bytes: b, backing } = this.pool.take(total);
-    let p = writeTagHead(b, tag);
-    b[p++] = 0xc6;
-    b.writeUInt32BE(payload, p);
-    p += 4;
-    // Entries of one tag are mostly adjacent in the scratch (one blob, one record type): copy runs.
-    let k = from;
-    while (k < to) {
-      const s0 = starts[k];
-      let e0 = ends[k];
-      while (k + 1 < to && starts[k + 1] === e0) e0 = ends[++k];
-      src.copy(b, p, s0, e0);
-      p += e0 - s0;
-      k++;
-    }
-    b.set(option, p);
-    return { chunk, bytes: b, events: count, backing };
+  /** @internal (PacketStream) The packet option `{chunk, size}`, encoded. */
+  option(chunk: string, size: number): Uint8Array {
+    return this.optionEnc.encode({ chunk, size });
+  }
+
+  /** @internal (PacketStream) A pooled buffer of `n` bytes. */
+  take(n: number): { bytes: Buffer; backing?: Buffer } {
+    return this.pool.take(n);
   }
 
   /** Returns a written packet's buffer for reuse. The packet must not be used afterwards. */
@@ -300,35 +285,65 @@ export class PacketStream {
     this.ends.push(w.pos);
   }
 
-  /** The packets; the scratch goes back to the builder. */
+  /**
+   * The packets, cut into one pooled buffer for the whole batch (one allocation, reused across
+   * batches, instead of one per packet: issue 17, malloc kept what per-packet buffers freed); the
+   * scratch goes back to the builder.
+   */
   finish(): Packet[] {
-    const out: Packet[] = [];
     const w = this.w;
-    if (!w) return out;
-    const starts: number[] = [];
-    const ends: number[] = [];
+    if (!w) return [];
+    // Where each packet's entries are: this tag's entries as [starts, ends) runs; a packet ends
+    // before the entry that would overflow it.
+    const cuts: Array<{ part: TagPart; from: number; to: number; payload: number; chunk: string; option: Uint8Array; size: number }> = [];
+    let total = 0;
+    const cut = (part: TagPart, from: number, to: number, payload: number): void => {
+      const chunk = randomBytes(16).toString('base64');
+      const option = this.builder.option(chunk, to - from);
+      const size = 1 + part.header + part.bytes.length + BIN32_HEADER + payload + option.length;
+      cuts.push({ part, from, to, payload, chunk, option, size });
+      total += size;
+    };
     for (const part of this.tags.values()) {
       const ix = part.entries;
       if (ix.length === 0) continue;
-      // This tag's entries as [starts, ends) runs; a packet ends before the entry that would overflow it.
-      starts.length = 0;
-      ends.length = 0;
-      for (const i of ix) {
-        starts.push(this.starts[i]);
-        ends.push(this.ends[i]);
-      }
       let from = 0;
       let payload = 0;
-      for (let k = 0; k < starts.length; k++) {
-        const size = ends[k] - starts[k];
+      for (let k = 0; k < ix.length; k++) {
+        const size = this.ends[ix[k]] - this.starts[ix[k]];
         if (payload + size > part.limit && k > from) {
-          out.push(this.builder.assemble(part, w.buf, starts, ends, from, k, payload));
+          cut(part, from, k, payload);
           from = k;
           payload = 0;
         }
         payload += size;
       }
-      out.push(this.builder.assemble(part, w.buf, starts, ends, from, starts.length, payload));
+      cut(part, from, ix.length, payload);
+    }
+    const { bytes: all, backing } = this.builder.take(total);
+    const out: Packet[] = [];
+    let at = 0;
+    for (const c of cuts) {
+      const b = all.subarray(at, at + c.size);
+      at += c.size;
+      let p = writeTagHead(b, c.part);
+      b[p++] = 0xc6; // bin 32
+      b.writeUInt32BE(c.payload, p);
+      p += 4;
+      // Entries of one tag are mostly adjacent in the scratch (one blob, one record type): copy runs.
+      const ix = c.part.entries;
+      let k = c.from;
+      while (k < c.to) {
+        const s0 = this.starts[ix[k]];
+        let e0 = this.ends[ix[k]];
+        while (k + 1 < c.to && this.starts[ix[k + 1]] === e0) e0 = this.ends[ix[++k]];
+        w.buf.copy(b, p, s0, e0);
+        p += e0 - s0;
+        k++;
+      }
+      b.set(c.option, p);
+      // The batch's buffer goes back once, with its first packet (the sinks release all packets together).
+      out.push({ chunk: c.chunk, bytes: b, events: c.to - c.from, backing: out.length === 0 ? backing : undefined });
     }
     this.abandon();
     return out;
