@@ -207,6 +207,7 @@ serve({
               if (hdr) cur = hdr[2].startsWith('/') ? 'file' : hdr[2] || 'anon';
               else if (line.startsWith('Rss:')) by.set(cur, (by.get(cur) ?? 0) + parseInt(line.slice(4), 10));
             }
+            process.stderr.write(`alloc stats ${JSON.stringify((globalThis as any).__st)}\n`);
             process.stderr.write(`smaps rss KiB ${JSON.stringify(Object.fromEntries(by))}\n`);
             for (const sp of require('node:v8').getHeapSpaceStatistics()) process.stderr.write(`heap space ${sp.space_name}: size ${(sp.space_size / 1048576).toFixed(1)} used ${(sp.space_used_size / 1048576).toFixed(1)} MiB\n`);
           }

@@ -174,14 +174,31 @@ export class PacketBuilder {
     return this.optionEnc.encode({ chunk, size });
   }
 
-  /** @internal (PacketStream) A pooled buffer of `n` bytes. */
+  /**
+   * @internal (PacketStream) A buffer for a whole batch's packets. All of one size (the largest batch
+   * of one tag, and a little), so any free one serves any batch: with power-of-two classes, batches
+   * of 1–4 MB fell in different classes and nearly every one was a fresh allocation (1.5 GB for 1.5M
+   * records), which malloc then kept. Pages a batch never writes are never resident.
+   */
   take(n: number): { bytes: Buffer; backing?: Buffer } {
-    return this.pool.take(n);
+    if (n > this.batchBufferBytes) return this.pool.take(n);
+    const backing = this.batchBuffers.pop() ?? Buffer.allocUnsafeSlow(this.batchBufferBytes);
+    return { bytes: backing.subarray(0, n), backing };
   }
+
+  private get batchBufferBytes(): number {
+    return this.maxPacketBytes + 64 * 1024;
+  }
+
+  /** Free batch buffers kept: what the take-release cycle of the in-flight window needs between two acks. */
+  private readonly batchBuffers: Buffer[] = [];
 
   /** Returns a written packet's buffer for reuse. The packet must not be used afterwards. */
   release(p: Packet): void {
-    if (p.backing) this.pool.give(p.backing);
+    if (p.backing) {
+      if (p.backing.length !== this.batchBufferBytes) this.pool.give(p.backing);
+      else if (this.batchBuffers.length < 2) this.batchBuffers.push(p.backing);
+    }
     p.backing = undefined;
   }
 }
