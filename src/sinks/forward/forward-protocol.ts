@@ -197,7 +197,7 @@ export class PacketBuilder {
   release(p: Packet): void {
     if (p.backing) {
       if (p.backing.length !== this.batchBufferBytes) this.pool.give(p.backing);
-      else if (this.batchBuffers.length < 2) this.batchBuffers.push(p.backing);
+      else if (this.batchBuffers.length < 4) this.batchBuffers.push(p.backing);
     }
     p.backing = undefined;
   }
