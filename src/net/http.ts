@@ -16,6 +16,8 @@ import * as https from 'node:https';
 import * as tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream';
+// Before axios: it requires form-data at load, which we only load if a form is ever built.
+import './lazy-form-data';
 import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { registerSecret } from '../obs/log';
