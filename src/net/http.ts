@@ -16,6 +16,8 @@ import * as https from 'node:https';
 import * as tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream';
+// Before axios: it requires form-data at load, which we only load if a form is ever built.
+import './lazy-form-data';
 import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { registerSecret } from '../obs/log';
@@ -34,6 +36,13 @@ export interface HttpStackOptions {
   signal?: AbortSignal;
   /** Environment to read proxy settings from (tests); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Share the connection pool (agents, so keep-alive sockets and TLS sessions) with every other stack
+   * of the same CA and proxy that asks for it: the tenants of one bridge. Default false (a pool of its own).
+   */
+  sharePool?: boolean;
+  /** A pooled keep-alive socket idle this long is closed, ms. Default IDLE_SOCKET_MS. */
+  idleSocketMs?: number;
 }
 
 export interface HttpStack {
@@ -46,7 +55,7 @@ export interface HttpStack {
   readonly proxySource: 'config' | 'env' | 'none';
   /** The proxy URL (redacted) a request to `url` goes through, or null when it goes direct. */
   proxyFor(url: string): string | null;
-  /** Destroys pooled keep-alive sockets. */
+  /** Destroys pooled keep-alive sockets (of a shared pool: once the last stack sharing it closes). Idempotent. */
   close(): void;
 }
 
@@ -176,25 +185,47 @@ function sharedSecureContext(caPem: string): tls.SecureContext {
   return c;
 }
 
-export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
-  const env = opts.env ?? process.env;
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const bodyTimeoutMs = timeoutMs * BODY_TIMEOUT_FACTOR;
-  // The convention of curl, npm and the Azure SDKs: the config wins, then HTTPS_PROXY / https_proxy.
-  const envProxy = env.HTTPS_PROXY || env.https_proxy || undefined;
-  const proxyUrl = opts.proxyUrl || envProxy;
-  const proxySource: HttpStack['proxySource'] = opts.proxyUrl ? 'config' : envProxy ? 'env' : 'none';
-  // A proxy from the config comes with the config's noProxy alone; one from the environment with NO_PROXY too.
-  const noProxy = [opts.noProxy, proxySource === 'env' ? env.NO_PROXY ?? env.no_proxy : undefined].filter((x) => x && x.trim()).join(',') || undefined;
-  const ca = opts.caPem ? [...tls.rootCertificates, opts.caPem] : undefined;
+/**
+ * Keep-alive sockets idle longer than this are closed (README, Operations): a little under the 5 s
+ * of Node's own servers and agent, so we close first rather than reuse a socket the other side is
+ * closing. Busy sockets are reused; a pass that pauses reconnects (TLS sessions are resumed).
+ */
+export const IDLE_SOCKET_MS = 4_000;
+/** Idle keep-alive sockets kept per destination. */
+export const MAX_FREE_SOCKETS = 8;
+/** Sockets per destination, per stack (a shared pool allows this many for each stack sharing it). */
+export const MAX_SOCKETS = 32;
 
+interface Pool {
+  direct: https.Agent;
+  directHttp: http.Agent;
+  proxied?: HttpsProxyAgent<string>;
+  proxyShown: string | null;
+  /** Drops one stack's hold; the last one out destroys the pooled sockets. */
+  release(): void;
+  /** Sets the socket cap per destination (MAX_SOCKETS for each stack using the pool). */
+  setMaxSockets(n: number): void;
+}
+
+interface PoolSpec {
+  caPem: string | undefined;
+  proxyUrl: string | undefined;
+  proxySource: HttpStack['proxySource'];
+  idleSocketMs: number;
+}
+
+function makePool({ caPem, proxyUrl, proxySource, idleSocketMs }: PoolSpec, onRelease?: () => boolean): Pool {
+  const ca = caPem ? [...tls.rootCertificates, caPem] : undefined;
   // One secure context, built once: with `ca` in the agent options, Node's https.Agent concatenates the
   // whole CA list (~200 KB with the bundled roots) into its pool key on every request, and builds a new
   // context per connection — a third of the bridge's CPU in the fault suite's profile.
-  const secureContext = opts.caPem ? sharedSecureContext(opts.caPem) : undefined;
-  const tlsOpts = { keepAlive: true, maxSockets: 32, maxFreeSockets: 8, ...(secureContext ? { secureContext } : {}) };
+  const secureContext = caPem ? sharedSecureContext(caPem) : undefined;
+  // `timeout` is the idle timeout of a pooled (free) socket: Node's agent destroys it then. A request in
+  // progress has its own deadline (below). Each TLS socket holds ~100 KB of native and JS memory.
+  const poolOpts = { keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_FREE_SOCKETS, timeout: idleSocketMs, scheduling: 'lifo' as const };
+  const tlsOpts = { ...poolOpts, ...(secureContext ? { secureContext } : {}) };
   const direct = new https.Agent(tlsOpts);
-  const directHttp = new http.Agent({ keepAlive: true, maxSockets: 32, maxFreeSockets: 8 });
+  const directHttp = new http.Agent(poolOpts);
   let proxied: HttpsProxyAgent<string> | undefined;
   let proxyShown: string | null = null;
   if (proxyUrl) {
@@ -216,6 +247,67 @@ export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
     // with the target via `connect` (HttpsProxyAgent drops agent-level TLS options for the target).
     proxied = ca ? new CaProxyAgent(proxyUrl, tlsOpts, ca) : new HttpsProxyAgent(proxyUrl, tlsOpts);
   }
+  return {
+    direct,
+    directHttp,
+    proxied,
+    proxyShown,
+    release() {
+      if (onRelease && !onRelease()) return;
+      direct.destroy();
+      directHttp.destroy();
+      proxied?.destroy();
+    },
+    setMaxSockets(n: number) {
+      // Read by Node's agent on every request: raising or lowering it applies from the next one.
+      for (const a of [direct, directHttp, proxied]) if (a) a.maxSockets = n;
+    },
+  };
+}
+
+/**
+ * One pool per (CA, proxy) for the stacks that share (every tenant of a bridge talks to the same
+ * hosts with the same settings): 50 tenants with pools of their own kept up to 50 × 8 idle TLS
+ * sockets between their turns (issue 17: 209 MiB peak). Requests carry their tenant's token in a
+ * header; a connection holds no tenant state. The socket cap grows with the stacks sharing (each
+ * had MAX_SOCKETS of its own), so one tenant's slow downloads never make another's requests queue.
+ */
+const pools = new Map<string, { pool: Pool; users: number }>();
+function sharedPool(spec: PoolSpec): Pool {
+  const key = JSON.stringify([spec.caPem ?? '', spec.proxyUrl ?? '', spec.idleSocketMs]);
+  let entry = pools.get(key);
+  if (!entry) {
+    const e: { pool: Pool; users: number } = {
+      users: 0,
+      pool: makePool(spec, () => {
+        if (--e.users > 0) {
+          e.pool.setMaxSockets(MAX_SOCKETS * e.users);
+          return false;
+        }
+        pools.delete(key);
+        return true;
+      }),
+    };
+    pools.set(key, (entry = e));
+  }
+  entry.users++;
+  entry.pool.setMaxSockets(MAX_SOCKETS * entry.users);
+  return entry.pool;
+}
+
+export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
+  const env = opts.env ?? process.env;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const bodyTimeoutMs = timeoutMs * BODY_TIMEOUT_FACTOR;
+  // The convention of curl, npm and the Azure SDKs: the config wins, then HTTPS_PROXY / https_proxy.
+  const envProxy = env.HTTPS_PROXY || env.https_proxy || undefined;
+  const proxyUrl = opts.proxyUrl || envProxy;
+  const proxySource: HttpStack['proxySource'] = opts.proxyUrl ? 'config' : envProxy ? 'env' : 'none';
+  // A proxy from the config comes with the config's noProxy alone; one from the environment with NO_PROXY too.
+  const noProxy = [opts.noProxy, proxySource === 'env' ? env.NO_PROXY ?? env.no_proxy : undefined].filter((x) => x && x.trim()).join(',') || undefined;
+  const spec: PoolSpec = { caPem: opts.caPem, proxyUrl, proxySource, idleSocketMs: opts.idleSocketMs ?? IDLE_SOCKET_MS };
+  const pool = opts.sharePool ? sharedPool(spec) : makePool(spec);
+  const { direct, directHttp, proxied, proxyShown } = pool;
 
   const proxyFor = (url: string): string | null => (proxied && !bypassesProxy(url, noProxy) ? proxyShown : null);
 
@@ -284,6 +376,7 @@ export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
     },
   );
 
+  let closed = false;
   return {
     axios: instance,
     timeoutMs,
@@ -291,9 +384,9 @@ export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
     proxySource,
     proxyFor,
     close() {
-      direct.destroy();
-      directHttp.destroy();
-      proxied?.destroy();
+      if (closed) return;
+      closed = true;
+      pool.release();
     },
   };
 }

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { bypassesProxy, createHttpStack } from '../../src/net/http';
+import { bypassesProxy, createHttpStack, IDLE_SOCKET_MS } from '../../src/net/http';
 import { startServer, json, type TestServer } from '../support/api-server';
 
 /** A minimal CONNECT proxy that records the targets it tunnels to. */
@@ -206,6 +206,127 @@ describe('net/http: one secure context per extra CA (issue 17)', () => {
       assert.equal(agentContext(s4), undefined);
     } finally {
       for (const s of [s1, s2, s3, s4]) s.close();
+    }
+  });
+});
+
+/** An HTTPS server that counts the TLS connections it accepts and notes when each one closes. */
+async function countingServer(): Promise<{ origin: string; caPem: string; opened: number; closed: number; closedOne(): Promise<void>; close(): Promise<void> }> {
+  const https = require('node:https') as typeof import('node:https');
+  const { tlsFixture } = require('../support/api-tls') as typeof import('../support/api-tls');
+  const fx = tlsFixture();
+  const waiters: Array<() => void> = [];
+  const state = {
+    origin: '',
+    caPem: fx.caPem,
+    opened: 0,
+    closed: 0,
+    closedOne: () => new Promise<void>((r) => waiters.push(r)),
+    close: async (): Promise<void> => undefined,
+  };
+  const server = https.createServer({ key: fx.keyPem, cert: fx.certPem }, (_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"ok":true}');
+  });
+  server.keepAliveTimeout = 60_000; // the client, not the server, decides when an idle socket goes
+  server.on('secureConnection', (sock) => {
+    state.opened++;
+    sock.on('close', () => {
+      state.closed++;
+      waiters.splice(0).forEach((w) => w());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  state.origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return state;
+}
+
+describe('net/http: one pool of connections for the stacks that share it (issue 17)', () => {
+  let srv: Awaited<ReturnType<typeof countingServer>>;
+  beforeEach(async () => {
+    srv = await countingServer();
+  });
+  afterEach(() => srv.close());
+  const agentOf = (s: ReturnType<typeof createHttpStack>) => s.axios.defaults.httpsAgent as import('node:https').Agent;
+
+  it('stacks that share (the tenants of a bridge) use one agent and reuse one connection; others keep their own', async () => {
+    const t1 = createHttpStack({ caPem: srv.caPem, env: {}, sharePool: true });
+    const t2 = createHttpStack({ caPem: srv.caPem, env: {}, sharePool: true });
+    const own = createHttpStack({ caPem: srv.caPem, env: {} });
+    const otherCa = createHttpStack({ caPem: require('node:tls').rootCertificates[0] as string, env: {}, sharePool: true });
+    try {
+      assert.equal(agentOf(t1), agentOf(t2));
+      assert.notEqual(agentOf(t1), agentOf(own));
+      assert.notEqual(agentOf(t1), agentOf(otherCa));
+      // Each sharing stack keeps the socket cap it had alone.
+      assert.equal(agentOf(t1).maxSockets, 64);
+      assert.equal((await t1.axios.get(`${srv.origin}/a`, { headers: { authorization: 'Bearer one' } })).status, 200);
+      assert.equal((await t2.axios.get(`${srv.origin}/b`, { headers: { authorization: 'Bearer two' } })).status, 200);
+      assert.equal(srv.opened, 1, 'the second tenant reused the first one\'s idle connection');
+      assert.equal((await own.axios.get(`${srv.origin}/c`)).status, 200);
+      assert.equal(srv.opened, 2, 'a stack of its own opens its own connection');
+    } finally {
+      for (const s of [t1, t2, own, otherCa]) s.close();
+    }
+  });
+
+  it('closing one sharing stack leaves the pool to the others; the last one out closes the sockets', async () => {
+    const t1 = createHttpStack({ caPem: srv.caPem, env: {}, sharePool: true });
+    const t2 = createHttpStack({ caPem: srv.caPem, env: {}, sharePool: true });
+    try {
+      await t1.axios.get(`${srv.origin}/a`);
+      t1.close();
+      t1.close(); // idempotent: does not release t2's hold
+      assert.equal(agentOf(t2).maxSockets, 32);
+      assert.equal((await t2.axios.get(`${srv.origin}/b`)).status, 200);
+      assert.equal(srv.opened, 1);
+      assert.equal(srv.closed, 0);
+      const closed = srv.closedOne();
+      t2.close();
+      await closed;
+      assert.equal(srv.closed, 1);
+      // A new sharing stack after that gets a fresh pool, not the destroyed one.
+      const t3 = createHttpStack({ caPem: srv.caPem, env: {}, sharePool: true });
+      try {
+        assert.notEqual(agentOf(t3), agentOf(t2));
+        assert.equal((await t3.axios.get(`${srv.origin}/c`)).status, 200);
+      } finally {
+        t3.close();
+      }
+    } finally {
+      t1.close();
+      t2.close();
+    }
+  });
+
+  it('an idle keep-alive socket is closed by the client after idleSocketMs; the next request reconnects', async () => {
+    const s = createHttpStack({ caPem: srv.caPem, env: {}, sharePool: true, idleSocketMs: 50 });
+    try {
+      const closed = srv.closedOne();
+      assert.equal((await s.axios.get(`${srv.origin}/a`)).status, 200);
+      await closed; // the server keeps idle sockets 60 s: this close is the client's
+      assert.equal(srv.closed, 1);
+      assert.equal((await s.axios.get(`${srv.origin}/b`)).status, 200);
+      assert.equal(srv.opened, 2);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('the default idle timeout is below the 5 s keep-alive of Node servers and Node\'s own agent', () => {
+    const s = createHttpStack({ env: {} });
+    try {
+      const opts = (agentOf(s) as unknown as { options: { timeout?: number; keepAlive?: boolean } }).options;
+      assert.equal(opts.keepAlive, true);
+      assert.equal(opts.timeout, IDLE_SOCKET_MS);
+      assert.ok(IDLE_SOCKET_MS > 0 && IDLE_SOCKET_MS < 5000);
+    } finally {
+      s.close();
     }
   });
 });

@@ -31,6 +31,8 @@ export function createTenantClient(
     proxyUrl: cfg.http.proxy,
     noProxy: cfg.http.noProxy.join(','),
     timeoutMs: cfg.http.timeoutSeconds * 1000,
+    // Every tenant talks to the same hosts with the same settings: one pool of connections for all.
+    sharePool: true,
   });
   const tokens = createTokenProvider({
     tenantId: t.id,
