@@ -13,7 +13,12 @@
  * undefined / function / symbol → key left out of a map, nil inside an array.
  */
 
+import { isShared } from '../../shape/shared';
+
 const MAX_DEPTH = 100;
+
+/** Shared values (src/shape/shared) whose bytes a writer keeps: a blob's records have a few record types. */
+const MEMO_SLOTS = 4;
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
@@ -24,6 +29,9 @@ function skipped(v: unknown): boolean {
 export class MsgpackWriter {
   buf: Buffer;
   pos = 0;
+  private readonly memoObj: Array<object | undefined> = new Array<object | undefined>(MEMO_SLOTS).fill(undefined);
+  private readonly memoBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(MEMO_SLOTS).fill(undefined);
+  private memoNext = 0;
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -78,6 +86,31 @@ export class MsgpackWriter {
    * a small map (most nested ones) moves its body back by two bytes to keep the minimal fixmap.
    */
   private map(o: Record<string, unknown>, depth: number): void {
+    // A value of a record's own key (depth 2) may be a shared one: its bytes once, then copies.
+    if (depth === 2) {
+      for (let k = 0; k < MEMO_SLOTS; k++) {
+        if (this.memoObj[k] === o) {
+          const m = this.memoBytes[k]!;
+          this.ensure(m.length);
+          this.buf.set(m, this.pos);
+          this.pos += m.length;
+          return;
+        }
+      }
+      if (isShared(o)) {
+        const start = this.pos;
+        this.mapBody(o, depth);
+        const k = this.memoNext;
+        this.memoNext = (k + 1) % MEMO_SLOTS;
+        this.memoObj[k] = o;
+        this.memoBytes[k] = Uint8Array.prototype.slice.call(this.buf, start, this.pos);
+        return;
+      }
+    }
+    this.mapBody(o, depth);
+  }
+
+  private mapBody(o: Record<string, unknown>, depth: number): void {
     this.ensure(3);
     const at = this.pos;
     this.pos += 3;
