@@ -20,7 +20,7 @@
  * when its bytes outside strings hold a long digit run or an exponent, or its text a `\uD…` escape, so
  * ordinary records pay one comparison per byte outside strings and one substring search.
  */
-import { isAscii, isUtf8 } from 'node:buffer';
+import { isUtf8 } from 'node:buffer';
 import { BridgeError, type ErrorCode } from '../../errors';
 import type { ValidationIssue } from '../../contracts';
 import { noteRecord } from '../../shape/event';
@@ -77,7 +77,6 @@ const PROTO = Buffer.from('__proto__', 'latin1');
 
 /** Buffer's own decoder, without toString's argument handling (run once per record). */
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: (this: Buffer, start: number, end: number) => string }).utf8Slice;
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Buffer, start: number, end: number) => string }).latin1Slice;
 
 function isWs(c: number): boolean {
   return c === 0x20 || c === NL || c === 0x0d || c === 0x09;
@@ -136,12 +135,6 @@ export class JsonSplitter {
   private escAt = -2;
   private protoAt = -2;
   private chunkUtf8 = 0;
-  /**
-   * The chunk as text when it is all ASCII (decoded once, on its first record: its records are then
-   * slices of it, not one decode each), '' when it is not, undefined when not looked at yet.
-   */
-  private chunkText: string | undefined = undefined;
-
   constructor(opts: ReadOptions = {}) {
     this.maxRecordBytes = opts.maxRecordBytes ?? 16 * 1024 * 1024;
     this.maxDepth = opts.maxDepth ?? 128;
@@ -172,7 +165,6 @@ export class JsonSplitter {
     this.escAt = -2;
     this.protoAt = -2;
     this.chunkUtf8 = 0;
-    this.chunkText = undefined;
     let segStart = this.inElement ? 0 : -1; // where the current element's bytes begin in this chunk
     let i = 0;
     while (i < len) {
@@ -299,10 +291,6 @@ export class JsonSplitter {
     const out: ReadItem[] = [];
     if (this.inElement && this.scalar && !this.inString) {
       this.scalar = false;
-      this.chunkText = undefined; // the memos of the last chunk do not describe the empty one below
-      this.escAt = -2;
-      this.protoAt = -2;
-      this.chunkUtf8 = 0;
       this.finishElement(Buffer.alloc(0), 0, 0, out);
     }
     if (this.inElement) this.fail('input ends inside a record (truncated)', this.pos);
@@ -436,8 +424,7 @@ export class JsonSplitter {
       item.bytes = end - start;
       if (item.bytes > this.maxRecordBytes) this.tooLarge = true;
       else {
-        if (this.chunkText === undefined) this.chunkText = isAscii(buf) ? latin1Slice.call(buf, 0, buf.length) : '';
-        text = this.chunkText !== '' ? this.chunkText.slice(start, end) : utf8Slice.call(buf, start, end);
+        text = utf8Slice.call(buf, start, end);
         inChunk = true;
       }
       if (this.tooLarge) this.rawHead = buf.toString('utf8', start, Math.min(end, start + 512));
