@@ -151,7 +151,8 @@ export function createRouter(opts: RouterOptions): Router {
   let sharedTenant = '';
   let sharedContentType = '';
   let sharedContentId = '';
-  const sharedMeta = new Map<number | null, BridgeMeta>();
+  let sharedDense: Array<BridgeMeta | undefined> = [];
+  const sharedOther = new Map<number | null, BridgeMeta>();
 
   return {
     route(record, result, ctx) {
@@ -164,16 +165,19 @@ export function createRouter(opts: RouterOptions): Router {
       let meta: BridgeMeta;
       if (result.valid && result.warnings.length === 0 && !notes && !hasOwn.call(record, META_KEY)) {
         if (ctx.contentId !== sharedContentId || ctx.tenantId !== sharedTenant || ctx.contentType !== sharedContentType) {
-          sharedMeta.clear();
+          sharedDense = [];
+          sharedOther.clear();
           sharedTenant = ctx.tenantId;
           sharedContentType = ctx.contentType;
           sharedContentId = ctx.contentId;
         }
-        let m = sharedMeta.get(rt);
+        const dense = rt !== null && rt >= 0 && rt <= 1023 && (rt | 0) === rt;
+        let m = dense ? sharedDense[rt] : sharedOther.get(rt);
         if (m === undefined) {
           m = sharedValue<BridgeMeta>({ tenant: ctx.tenantId, content_type: ctx.contentType, content_id: ctx.contentId, record_type_name: lastTags.name(rt) });
-          // Unlisted record types are many only in hostile input: bound the map.
-          if (sharedMeta.size < 64) sharedMeta.set(rt, m);
+          if (dense) sharedDense[rt] = m;
+          // Other record types (null, unlisted large numbers) are many only in hostile input: bound the map.
+          else if (sharedOther.size < 64) sharedOther.set(rt, m);
         }
         meta = m;
       } else {

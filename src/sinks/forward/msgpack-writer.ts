@@ -19,6 +19,7 @@ const MAX_DEPTH = 100;
 
 /** Shared values (src/shape/shared) whose bytes a writer keeps: a blob's records have a few record types. */
 const MEMO_SLOTS = 4;
+const REUSED = -2;
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
@@ -87,30 +88,11 @@ export class MsgpackWriter {
    */
   private map(o: Record<string, unknown>, depth: number): void {
     // A value of a record's own key (depth 2) may be a shared one: its bytes once, then copies.
+    let memoFrom = -1;
     if (depth === 2) {
-      for (let k = 0; k < MEMO_SLOTS; k++) {
-        if (this.memoObj[k] === o) {
-          const m = this.memoBytes[k]!;
-          this.ensure(m.length);
-          this.buf.set(m, this.pos);
-          this.pos += m.length;
-          return;
-        }
-      }
-      if (isShared(o)) {
-        const start = this.pos;
-        this.mapBody(o, depth);
-        const k = this.memoNext;
-        this.memoNext = (k + 1) % MEMO_SLOTS;
-        this.memoObj[k] = o;
-        this.memoBytes[k] = Uint8Array.prototype.slice.call(this.buf, start, this.pos);
-        return;
-      }
+      memoFrom = this.reuse(o);
+      if (memoFrom === REUSED) return;
     }
-    this.mapBody(o, depth);
-  }
-
-  private mapBody(o: Record<string, unknown>, depth: number): void {
     this.ensure(3);
     const at = this.pos;
     this.pos += 3;
@@ -139,6 +121,28 @@ export class MsgpackWriter {
       big[at] = 0xdf;
       big.writeUInt32BE(n, at + 1);
     }
+    if (memoFrom >= 0) this.keep(o, memoFrom);
+  }
+
+  /** REUSED when `o`'s kept bytes were written; its start offset when it is shared (to be kept); -1 otherwise. */
+  private reuse(o: object): number {
+    for (let k = 0; k < MEMO_SLOTS; k++) {
+      if (this.memoObj[k] === o) {
+        const m = this.memoBytes[k]!;
+        this.ensure(m.length);
+        this.buf.set(m, this.pos);
+        this.pos += m.length;
+        return REUSED;
+      }
+    }
+    return isShared(o) ? this.pos : -1;
+  }
+
+  private keep(o: object, from: number): void {
+    const k = this.memoNext;
+    this.memoNext = (k + 1) % MEMO_SLOTS;
+    this.memoObj[k] = o;
+    this.memoBytes[k] = Uint8Array.prototype.slice.call(this.buf, from, this.pos);
   }
 
   private header(n: number, fix: number, b16: number, b32: number): void {
