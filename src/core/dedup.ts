@@ -106,22 +106,34 @@ export class DeliveredIds {
 
   private put(tenantId: string, id: string): void {
     if (this.half === 0) return;
-    if (this.youngSize >= this.half) {
-      this.old = this.young;
-      this.oldSize = this.youngSize;
-      this.young = new Map();
-      this.youngSize = 0;
-      const bits = this.oldBits;
-      this.oldBits = this.youngBits;
-      this.youngBits = bits.fill(0);
-    }
-    const h = idHash(id) & this.mask;
-    this.youngBits[h >>> 5] |= 1 << (h & 31);
+    if (this.youngSize >= this.half) this.rotate();
+    const s = this.youngSet(tenantId);
+    const before = s.size;
+    this.putIn(s, id);
+    this.youngSize += s.size - before;
+  }
+
+  /** The young generation is full: it becomes the old one, the old one is dropped. */
+  private rotate(): void {
+    this.old = this.young;
+    this.oldSize = this.youngSize;
+    this.young = new Map();
+    this.youngSize = 0;
+    const bits = this.oldBits;
+    this.oldBits = this.youngBits;
+    this.youngBits = bits.fill(0);
+  }
+
+  private youngSet(tenantId: string): Set<string> {
     let s = this.young.get(tenantId);
     if (s === undefined) this.young.set(tenantId, (s = new Set()));
-    const before = s.size;
+    return s;
+  }
+
+  private putIn(s: Set<string>, id: string): void {
+    const h = idHash(id) & this.mask;
+    this.youngBits[h >>> 5] |= 1 << (h & 31);
     s.add(id);
-    this.youngSize += s.size - before;
   }
 
   /** Only the ack tracker calls this, on an acknowledgement. */
@@ -133,7 +145,21 @@ export class DeliveredIds {
   /** Several Ids of one acknowledged batch. */
   addAll(tenantId: string, ids: readonly string[]): void {
     if (ids.length === 0) return;
-    for (let i = 0; i < ids.length; i++) this.put(tenantId, ids[i]);
+    if (this.half > 0) {
+      // One Set lookup per batch, not per Id (the young generation changes only when it fills).
+      let s = this.youngSet(tenantId);
+      let before = s.size;
+      for (let i = 0; i < ids.length; i++) {
+        if (this.youngSize + s.size - before >= this.half) {
+          this.youngSize += s.size - before;
+          this.rotate();
+          s = this.youngSet(tenantId);
+          before = s.size;
+        }
+        this.putIn(s, ids[i]);
+      }
+      this.youngSize += s.size - before;
+    }
     this.onAdded?.(tenantId, ids);
   }
 

@@ -8,6 +8,7 @@ import type { EventTimeParts, OutEvent, ValidationIssue, ValidationResult } from
 import { TagTable } from './tags';
 import { digit, two } from '../schema/formats';
 import { toEcsDocument } from './ecs';
+import { sharedValue } from './shared';
 
 /** The key under which the bridge adds its metadata to each record. */
 export const META_KEY = 'o365_bridge';
@@ -145,6 +146,13 @@ export function createRouter(opts: RouterOptions): Router {
   let lastContentType: string | undefined;
   let lastTags = tags.forContentType('Audit.General');
   const ecs = opts.format === 'ecs';
+  // The metadata of a valid record without warnings depends only on the blob and the record type: one
+  // frozen object per (blob, record type), shared by its records, so the encoder writes its bytes once.
+  let sharedTenant = '';
+  let sharedContentType = '';
+  let sharedContentId = '';
+  let sharedDense: Array<BridgeMeta | undefined> = [];
+  const sharedOther = new Map<number | null, BridgeMeta>();
 
   return {
     route(record, result, ctx) {
@@ -153,15 +161,30 @@ export function createRouter(opts: RouterOptions): Router {
         lastContentType = ctx.contentType;
       }
       const rt = result.recordType;
-      const meta: BridgeMeta = {
-        tenant: ctx.tenantId,
-        content_type: ctx.contentType,
-        content_id: ctx.contentId,
-        record_type_name: lastTags.name(rt),
-      };
       const notes = readNotes.get(record);
-      if (result.warnings.length > 0 || notes) meta.warnings = notes ? [...result.warnings, ...notes] : result.warnings;
-      if (!result.valid) meta.errors = result.errors;
+      let meta: BridgeMeta;
+      if (result.valid && result.warnings.length === 0 && !notes && !hasOwn.call(record, META_KEY)) {
+        if (ctx.contentId !== sharedContentId || ctx.tenantId !== sharedTenant || ctx.contentType !== sharedContentType) {
+          sharedDense = [];
+          sharedOther.clear();
+          sharedTenant = ctx.tenantId;
+          sharedContentType = ctx.contentType;
+          sharedContentId = ctx.contentId;
+        }
+        const dense = rt !== null && rt >= 0 && rt <= 1023 && (rt | 0) === rt;
+        let m = dense ? sharedDense[rt] : sharedOther.get(rt);
+        if (m === undefined) {
+          m = sharedValue<BridgeMeta>({ tenant: ctx.tenantId, content_type: ctx.contentType, content_id: ctx.contentId, record_type_name: lastTags.name(rt) });
+          if (dense) sharedDense[rt] = m;
+          // Other record types (null, unlisted large numbers) are many only in hostile input: bound the map.
+          else if (sharedOther.size < 64) sharedOther.set(rt, m);
+        }
+        meta = m;
+      } else {
+        meta = { tenant: ctx.tenantId, content_type: ctx.contentType, content_id: ctx.contentId, record_type_name: lastTags.name(rt) };
+        if (result.warnings.length > 0 || notes) meta.warnings = notes ? [...result.warnings, ...notes] : result.warnings;
+        if (!result.valid) meta.errors = result.errors;
+      }
       if (!ecs) {
         let key = META_KEY;
         if (hasOwn.call(record, META_KEY)) {

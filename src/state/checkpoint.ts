@@ -488,6 +488,8 @@ export class CheckpointStore {
 }
 
 let tempSeq = 0;
+/** Characters of an iterable body written at once (see writeFileAtomic). */
+const WRITE_GATHER = 256 * 1024;
 
 /**
  * Replaces `file` atomically: temp file beside it, write, fsync, rename, fsync the directory. A crash
@@ -502,10 +504,22 @@ export async function writeFileAtomic(file: string, body: string | Uint8Array | 
     fh = await fs.promises.open(tmp, 'w', 0o644);
     if (typeof body === 'string' || body instanceof Uint8Array) await fh.writeFile(body);
     else {
+      // Slices are gathered up to WRITE_GATHER characters per write: a checkpoint of a few hundred
+      // entries (the usual, written after every blob) is one write, not one per slice.
+      let pending = '';
+      let first = true;
       for (const piece of body) {
-        await fh.write(piece, null, 'utf8');
-        // Let the event loop run between slices: a large checkpoint must not stall API calls and acks.
-        await new Promise<void>((r) => setImmediate(r));
+        pending += piece;
+        if (pending.length < WRITE_GATHER) continue;
+        // Let the event loop run between writes: a large checkpoint must not stall API calls and acks.
+        if (!first) await new Promise<void>((r) => setImmediate(r));
+        await fh.write(pending, null, 'utf8');
+        pending = '';
+        first = false;
+      }
+      if (pending !== '' || first) {
+        if (!first) await new Promise<void>((r) => setImmediate(r));
+        await fh.write(pending, null, 'utf8');
       }
     }
     await fh.sync();

@@ -53,11 +53,13 @@ interface Bucket {
   texts: string[];
 }
 
-/** Hex digit value of a lowercase hex character code, or -1 (Microsoft's Ids are lowercase GUIDs). */
+/** Hex digit value per character code (lowercase only: Microsoft's Ids are lowercase GUIDs), -1 for the rest. */
+const HEX = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
+for (let c = 0; c < 6; c++) HEX[0x61 + c] = 10 + c;
+
 function hexVal(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  return -1;
+  return c < 128 ? HEX[c] : -1;
 }
 
 /**
@@ -241,14 +243,17 @@ export class RecentIdsStore {
     let jb = journal ? Buffer.allocUnsafe(8 + list.length * 17) : undefined;
     let jp = 8;
     let n = 0;
-    for (const id of list) {
+    for (let k = 0; k < list.length; k++) {
+      const id = list[k];
       if (typeof id !== 'string' || id === '') continue;
-      const at16 = this.reserveGuid(b);
-      if (writeGuid(id, at16.buf, at16.off)) {
+      const chunk = this.reserveGuid(b);
+      const off = b.lastEnd;
+      if (writeGuid(id, chunk, off)) {
         this.commitGuid(b);
         if (jb) {
+          // 16 bytes by hand: Buffer#copy is a native call, dearer than the copy itself (once per Id).
           jb[jp] = TAG_GUID;
-          at16.buf.copy(jb, jp + 1, at16.off, at16.off + 16);
+          for (let q = 0; q < 16; q++) jb[jp + 1 + q] = chunk[off + q];
           jp += 17;
         }
         n++;
@@ -390,15 +395,15 @@ export class RecentIdsStore {
     return nb;
   }
 
-  /** Where the bucket's next GUID goes (a new chunk when the last is full). */
-  private reserveGuid(b: Bucket): { buf: Buffer; off: number } {
+  /** The chunk the bucket's next GUID goes in, at `b.lastEnd` (a new chunk when the last is full). */
+  private reserveGuid(b: Bucket): Buffer {
     let last = b.chunks[b.chunks.length - 1];
     if (!last || b.lastEnd >= last.length) {
       last = Buffer.allocUnsafe(CHUNK_ENTRIES * 16);
       b.chunks.push(last);
       b.lastEnd = 0;
     }
-    return { buf: last, off: b.lastEnd };
+    return last;
   }
 
   private commitGuid(b: Bucket): void {
@@ -410,8 +415,7 @@ export class RecentIdsStore {
   private push(at: number, guid: Buffer | undefined, text: string | undefined): void {
     const b = this.bucketFor(at);
     if (guid) {
-      const r = this.reserveGuid(b);
-      guid.copy(r.buf, r.off, 0, 16);
+      guid.copy(this.reserveGuid(b), b.lastEnd, 0, 16);
       this.commitGuid(b);
     } else if (text !== undefined) {
       b.texts.push(text);

@@ -73,6 +73,23 @@ describe('router', () => {
     assert.deepEqual(record[META_KEY], { tenant: ctx.tenantId, content_type: 'Audit.General', content_id: 'blob-1', record_type_name: 'ThreatIntelligence' });
   });
 
+  it('shares one frozen metadata object per blob and record type among valid records without warnings', () => {
+    const r = createRouter({ tagPrefix: 'o365' });
+    const rec = (rt: number) => ({ Id: String(Math.random()), RecordType: rt, CreationTime: '2024-03-01T10:11:12' });
+    const a = r.route(rec(28), ok(28), ctx).record[META_KEY];
+    const b = r.route(rec(28), ok(28), { ...ctx }).record[META_KEY];
+    const c = r.route(rec(41), ok(41), ctx).record[META_KEY];
+    const d = r.route(rec(28), ok(28), { ...ctx, contentId: 'blob-2' }).record[META_KEY];
+    assert.ok(a === b, 'same blob, same record type: one object');
+    assert.ok(a !== c && a !== d, 'another record type or blob: another object');
+    assert.ok(Object.isFrozen(a), 'frozen: a change would alter every record sharing it');
+    assert.deepEqual(d, { tenant: ctx.tenantId, content_type: 'Audit.General', content_id: 'blob-2', record_type_name: 'ThreatIntelligence' });
+    const w = [{ path: '/Policy', message: 'value not in the documented enum', keyword: 'x-docEnum' }];
+    const withWarnings = r.route(rec(28), ok(28, w), ctx).record[META_KEY];
+    const invalid = r.route(rec(28), { valid: false, recordType: 28, errors: [{ path: '', message: 'x', keyword: 'required' }], warnings: [] }, ctx).record[META_KEY];
+    assert.ok(withWarnings !== a && invalid !== a && !Object.isFrozen(withWarnings) && !Object.isFrozen(invalid), 'records with notes get their own');
+  });
+
   it('adds warnings only when there are some', () => {
     const w = [{ path: '/Policy', message: 'value not in the documented enum', keyword: 'x-docEnum' }];
     const ev = router.route({ RecordType: 41, CreationTime: '2024-03-01T10:11:12' }, ok(41, w), ctx);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { CheckpointStore, MAX_ID_CHARS, MAX_LOST, MAX_RECENT, type Checkpoint } from '../../src/state/checkpoint';
+import { CheckpointStore, MAX_ID_CHARS, MAX_LOST, MAX_RECENT, writeFileAtomic, type Checkpoint } from '../../src/state/checkpoint';
 import { isBridgeError } from '../../src/errors';
 
 const TENANT = '11111111-1111-1111-1111-111111111111';
@@ -337,3 +337,40 @@ describe('checkpoint store', () => {
     assert.equal(path.dirname(f), store.dir);
   });
 });
+
+describe('writeFileAtomic with a body in slices', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'o365fb-wfa-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('writes the slices in order, small bodies and empty ones included', async () => {
+    const f = path.join(dir, 'a.json');
+    await writeFileAtomic(f, ['{"a":', '1', ',"b":[', ']}\n']);
+    assert.equal(fs.readFileSync(f, 'utf8'), '{"a":1,"b":[]}\n');
+    await writeFileAtomic(f, []);
+    assert.equal(fs.readFileSync(f, 'utf8'), '');
+    assert.deepEqual(fs.readdirSync(dir), ['a.json'], 'no temp file left');
+  });
+
+  it('lets the event loop run between the writes of a large body, and writes it whole', async () => {
+    const f = path.join(dir, 'big.json');
+    const slice = 'x'.repeat(64 * 1024);
+    const pieces = Array.from({ length: 40 }, (_, i) => `${i}:${slice}\n`);
+    let turns = 0;
+    let running = true;
+    const spin = () => {
+      if (!running) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    await writeFileAtomic(f, pieces);
+    running = false;
+    assert.equal(fs.readFileSync(f, 'utf8'), pieces.join(''));
+    // 2.6 MB in writes of at least 256 KiB: several writes, the loop turning between them.
+    assert.ok(turns >= 5, `event loop turns during the write: ${turns}`);
+  });
+});
+

@@ -13,7 +13,13 @@
  * undefined / function / symbol → key left out of a map, nil inside an array.
  */
 
+import { isShared } from '../../shape/shared';
+
 const MAX_DEPTH = 100;
+
+/** Shared values (src/shape/shared) whose bytes a writer keeps: a blob's records have a few record types. */
+const MEMO_SLOTS = 4;
+const REUSED = -2;
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
@@ -24,6 +30,9 @@ function skipped(v: unknown): boolean {
 export class MsgpackWriter {
   buf: Buffer;
   pos = 0;
+  private readonly memoObj: Array<object | undefined> = new Array<object | undefined>(MEMO_SLOTS).fill(undefined);
+  private readonly memoBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(MEMO_SLOTS).fill(undefined);
+  private memoNext = 0;
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -78,6 +87,12 @@ export class MsgpackWriter {
    * a small map (most nested ones) moves its body back by two bytes to keep the minimal fixmap.
    */
   private map(o: Record<string, unknown>, depth: number): void {
+    // A value of a record's own key (depth 2) may be a shared one: its bytes once, then copies.
+    let memoFrom = -1;
+    if (depth === 2) {
+      memoFrom = this.reuse(o);
+      if (memoFrom === REUSED) return;
+    }
     this.ensure(3);
     const at = this.pos;
     this.pos += 3;
@@ -106,6 +121,28 @@ export class MsgpackWriter {
       big[at] = 0xdf;
       big.writeUInt32BE(n, at + 1);
     }
+    if (memoFrom >= 0) this.keep(o, memoFrom);
+  }
+
+  /** REUSED when `o`'s kept bytes were written; its start offset when it is shared (to be kept); -1 otherwise. */
+  private reuse(o: object): number {
+    for (let k = 0; k < MEMO_SLOTS; k++) {
+      if (this.memoObj[k] === o) {
+        const m = this.memoBytes[k]!;
+        this.ensure(m.length);
+        this.buf.set(m, this.pos);
+        this.pos += m.length;
+        return REUSED;
+      }
+    }
+    return isShared(o) ? this.pos : -1;
+  }
+
+  private keep(o: object, from: number): void {
+    const k = this.memoNext;
+    this.memoNext = (k + 1) % MEMO_SLOTS;
+    this.memoObj[k] = o;
+    this.memoBytes[k] = Uint8Array.prototype.slice.call(this.buf, from, this.pos);
   }
 
   private header(n: number, fix: number, b16: number, b32: number): void {

@@ -135,7 +135,6 @@ export class JsonSplitter {
   private escAt = -2;
   private protoAt = -2;
   private chunkUtf8 = 0;
-
   constructor(opts: ReadOptions = {}) {
     this.maxRecordBytes = opts.maxRecordBytes ?? 16 * 1024 * 1024;
     this.maxDepth = opts.maxDepth ?? 128;
@@ -169,7 +168,20 @@ export class JsonSplitter {
     let segStart = this.inElement ? 0 : -1; // where the current element's bytes begin in this chunk
     let i = 0;
     while (i < len) {
+      if (this.inElement && this.depth > 0) {
+        // Inside an object or array (nearly every byte of a blob): one tight loop with its state in locals.
+        const end = this.scanNested(buf, i, len);
+        if (end < 0) {
+          i = len;
+          break;
+        }
+        i = end;
+        this.finishElement(buf, segStart, i, out);
+        segStart = -1;
+        continue;
+      }
       if (this.inString) {
+        // A top-level string element (strings inside objects and arrays are scanNested's).
         let from = i;
         if (this.escaped) {
           this.escaped = false;
@@ -183,49 +195,18 @@ export class JsonSplitter {
         }
         this.inString = false;
         i = end + 1;
-        if (this.depth === 0) {
-          // a top-level string element ends at its closing quote
-          this.finishElement(buf, segStart, i, out);
-          segStart = -1;
-        }
+        this.finishElement(buf, segStart, i, out);
+        segStart = -1;
         continue;
       }
       const c = buf[i];
       if (this.inElement) {
-        if (this.scalar) {
-          if (isWs(c) || c === COMMA || c === RBRACKET || c === RBRACE || c === LBRACE || c === LBRACKET || c === QUOTE) {
-            this.scalar = false;
-            this.finishElement(buf, segStart, i, out);
-            segStart = -1;
-            continue; // re-examine c as a separator
-          }
-          i++;
-          continue;
-        }
-        if (c >= 0x30 && c <= 0x39) {
-          // 16+ digits may not fit a double exactly.
-          if (++this.digitRun >= 16) this.numberSuspect = true;
-          i++;
-          continue;
-        }
-        // An exponent (digit then e/E): 1e400 is Infinity to JSON.parse.
-        if ((c === 0x65 || c === 0x45) && this.digitRun > 0) this.numberSuspect = true;
-        this.digitRun = 0;
-        if (c === QUOTE) {
-          this.inString = true;
-        } else if (c === LBRACE || c === LBRACKET) {
-          this.depth++;
-          if (this.depth > this.maxSeenDepth) this.maxSeenDepth = this.depth;
-        } else if (c === RBRACE || c === RBRACKET) {
-          this.depth--;
-          if (this.depth === 0) {
-            i++;
-            this.finishElement(buf, segStart, i, out);
-            segStart = -1;
-            continue;
-          }
-        } else if (c === NL) {
-          this.line++;
+        // A top-level scalar (number, true, null...): it ends at the first byte that cannot be part of it.
+        if (isWs(c) || c === COMMA || c === RBRACKET || c === RBRACE || c === LBRACE || c === LBRACKET || c === QUOTE) {
+          this.scalar = false;
+          this.finishElement(buf, segStart, i, out);
+          segStart = -1;
+          continue; // re-examine c as a separator
         }
         i++;
         continue;
@@ -318,22 +299,96 @@ export class JsonSplitter {
     return out;
   }
 
-  /** Index of the closing quote at or after `from`, or -1 (then `escaped` holds the state at chunk end). */
-  private findQuote(buf: Buffer, from: number): number {
-    let i = from;
-    for (;;) {
-      const q = buf.indexOf(QUOTE, i);
-      if (q < 0) {
-        let n = 0;
-        for (let k = buf.length - 1; k >= i && buf[k] === BACKSLASH; k--) n++;
-        this.escaped = (n & 1) === 1;
-        return -1;
+  /**
+   * Scans an object or array element (depth ≥ 1) from `i`: the offset just after its closing bracket,
+   * or -1 when the chunk ends first (the state is kept for the next chunk). Strings are skipped with
+   * the native search (findQuote); outside them each byte costs a few comparisons (nesting, lines, and
+   * the digit runs and exponents that mark a number a double may not hold).
+   */
+  private scanNested(buf: Buffer, i: number, len: number): number {
+    let depth = this.depth;
+    let maxSeen = this.maxSeenDepth;
+    let digitRun = this.digitRun;
+    let suspect = this.numberSuspect;
+    let line = this.line;
+    let result = -1;
+    if (this.inString) {
+      let from = i;
+      if (this.escaped) {
+        // The chunk before ended on a backslash: this chunk's first byte is the escaped one.
+        this.escaped = false;
+        from = i + 1;
       }
-      let n = 0;
-      for (let k = q - 1; k >= i && buf[k] === BACKSLASH; k--) n++;
-      if ((n & 1) === 0) return q;
+      const q = from >= len ? -1 : this.findQuote(buf, from);
+      if (q < 0) return -1;
+      this.inString = false;
       i = q + 1;
     }
+    while (i < len) {
+      const c = buf[i];
+      if (c === QUOTE) {
+        digitRun = 0;
+        const q = this.findQuote(buf, i + 1);
+        if (q < 0) {
+          this.inString = true;
+          break;
+        }
+        i = q + 1;
+        continue;
+      }
+      if (c >= 0x30 && c <= 0x39) {
+        // 16+ digits may not fit a double exactly.
+        if (++digitRun >= 16) suspect = true;
+        i++;
+        continue;
+      }
+      // An exponent (digit then e/E): 1e400 is Infinity to JSON.parse.
+      if ((c === 0x65 || c === 0x45) && digitRun > 0) suspect = true;
+      digitRun = 0;
+      if (c === LBRACE || c === LBRACKET) {
+        if (++depth > maxSeen) maxSeen = depth;
+      } else if (c === RBRACE || c === RBRACKET) {
+        if (--depth === 0) {
+          result = i + 1;
+          break;
+        }
+      } else if (c === NL) {
+        line++;
+      }
+      i++;
+    }
+    this.depth = depth;
+    this.maxSeenDepth = maxSeen;
+    this.digitRun = digitRun;
+    this.numberSuspect = suspect;
+    this.line = line;
+    return result;
+  }
+
+  /** Index of the closing quote at or after `from`, or -1 (then `escaped` holds the state at chunk end). */
+  private findQuote(buf: Buffer, from: number): number {
+    const q = buf.indexOf(QUOTE, from);
+    if (q < 0) {
+      let n = 0;
+      for (let k = buf.length - 1; k >= from && buf[k] === BACKSLASH; k--) n++;
+      this.escaped = (n & 1) === 1;
+      return -1;
+    }
+    let n = 0;
+    for (let k = q - 1; k >= from && buf[k] === BACKSLASH; k--) n++;
+    if ((n & 1) === 0) return q;
+    // An escaped quote: likely text with many of them (JSON held in a string, as Defender records
+    // carry). Walk the rest byte by byte, escapes inline, instead of one native search per quote.
+    const len = buf.length;
+    let j = q + 1;
+    while (j < len) {
+      const d = buf[j];
+      if (d === QUOTE) return j;
+      j += d === BACKSLASH ? 2 : 1;
+    }
+    // j > len: the chunk ends on a backslash, its escaped byte comes first in the next chunk.
+    this.escaped = j > len;
+    return -1;
   }
 
   private keep(buf: Buffer, start: number, end: number): void {

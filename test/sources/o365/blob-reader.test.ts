@@ -46,6 +46,51 @@ describe('blob reader', () => {
     for (const r of await allSplits(text)) assert.deepEqual(r, expected);
   });
 
+  it('gives the same items for random records cut at random places (escapes at chunk ends, long strings, nesting)', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const pieces = ['a', '\\"', '\\\\', '\\u00e9', '\u00e9', '\u2603', '}', ']', '{', '[', ',', ':', '0123456789', '\\n'];
+    const str = (): string => {
+      let t = '';
+      const n = rnd(4) === 0 ? 40 + rnd(80) : rnd(12);
+      for (let k = 0; k < n; k++) t += pieces[rnd(pieces.length)];
+      return '"' + t + '"';
+    };
+    const val = (d: number): string => {
+      const k = rnd(d > 3 ? 3 : 6);
+      if (k === 0) return str();
+      if (k === 1) return String(rnd(1000) - 500) + (rnd(3) === 0 ? '.25' : '');
+      if (k === 2) return ['true', 'false', 'null'][rnd(3)];
+      if (k === 3) return '[' + Array.from({ length: rnd(4) }, () => val(d + 1)).join(',') + ']';
+      return '{' + Array.from({ length: rnd(5) }, () => `${str()}:${rnd(2) ? ' ' : ''}${val(d + 1)}`).join(',') + '}';
+    };
+    for (let round = 0; round < 30; round++) {
+      const recs = Array.from({ length: 20 }, () => '{' + Array.from({ length: 1 + rnd(6) }, () => `${str()}:${val(1)}`).join(',\n') + '}');
+      const text = '[' + recs.join(rnd(2) ? ',' : ' ,\n ') + ']';
+      const buf = Buffer.from(text);
+      const whole = new JsonSplitter();
+      const ref = [...whole.push(buf), ...whole.end()];
+      assert.deepEqual(
+        ref.map((i) => i.record),
+        JSON.parse(text),
+        'one chunk',
+      );
+      const cut = new JsonSplitter();
+      const got: ReadItem[] = [];
+      for (let at = 0; at < buf.length; ) {
+        const n = 1 + rnd(rnd(3) === 0 ? 4 : 200);
+        got.push(...cut.push(buf.subarray(at, at + n)));
+        at += n;
+      }
+      got.push(...cut.end());
+      const view = (i: ReadItem) => ({ record: i.record, index: i.index, offset: i.offset, line: i.line, bytes: i.bytes, proto: i.mayHaveProtoKey });
+      assert.deepEqual(got.map(view), ref.map(view), `round ${round}`);
+    }
+  });
+
   it('splits byte by byte', async () => {
     const text = '[{"a":"\\\\\\"}"},{"b":"}]"}]';
     const chunks = [...Buffer.from(text)].map((b) => Buffer.from([b]));
