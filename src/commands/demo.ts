@@ -19,6 +19,8 @@ import { createSink, createStdoutSink } from '../sinks';
 import { flagString, parseArgs } from './args';
 import { tcpReachable } from './doctor';
 import { runBridge, terminalOutput } from './run';
+import { tuneHeap } from '../obs/heap';
+import { boundYoungGeneration } from '../obs/young-gen';
 
 export interface DemoOutput {
   /** Where the events go. */
@@ -81,6 +83,9 @@ export function printSamples(samples: Map<number, OutEvent>, out: (line: string)
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // As run does, first thing (the emulator's catalog would grow the young generation past the bound).
+  tuneHeap();
+  boundYoungGeneration();
   const args = parseArgs(argv, ['fluentd-port', 'hours', 'log-level', 'seed', 'out']);
   const port = Number(flagString(args, 'fluentd-port') ?? 24224);
   const hours = Math.min(168, Math.max(1, Number(flagString(args, 'hours') ?? 24)));

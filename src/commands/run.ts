@@ -20,6 +20,9 @@ import { EXIT, formatVerdict, passVerdict, readinessWithTenants, type Verdict } 
 import { toHealthFile, writeHealthFile } from './health-file';
 
 export async function main(argv: string[]): Promise<number> {
+  // First thing: loading the config (ajv) already grows the young generation past the bound.
+  tuneHeap();
+  boundYoungGeneration();
   const args = parseArgs(argv, ['config', 'log-level', 'sink', 'tag-prefix']);
   const file = flagString(args, 'config') ?? args.positionals[0];
   if (!file) {

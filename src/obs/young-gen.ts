@@ -65,7 +65,12 @@ function newSpaceBytes(): number {
  * Starts the governor unless the operator chose a semi-space flag or turned tuning off. Returns it
  * (with a stop function), or null when nothing was started. The timer never keeps the process alive.
  */
+let running: { governor: YoungGenGovernor; stop: () => void } | null = null;
+
 export function boundYoungGeneration(d: YoungGenDeps = {}): { governor: YoungGenGovernor; stop: () => void } | null {
+  // Once per process (run and demo start it first thing, runBridge again): the injected kind is for tests.
+  const injected = d.set !== undefined || d.newSpaceBytes !== undefined;
+  if (running && !injected) return running;
   const env = d.env ?? process.env;
   if (env.O365FB_HEAP_TUNING === '0') return null;
   const given = [...(d.execArgv ?? process.execArgv), ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
@@ -75,5 +80,13 @@ export function boundYoungGeneration(d: YoungGenDeps = {}): { governor: YoungGen
   governor.tick();
   const timer = setInterval(() => governor.tick(), CHECK_MS);
   timer.unref();
-  return { governor, stop: () => clearInterval(timer) };
+  const r = {
+    governor,
+    stop: () => {
+      clearInterval(timer);
+      if (running === r) running = null;
+    },
+  };
+  if (!injected) running = r;
+  return r;
 }
