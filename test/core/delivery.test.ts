@@ -329,6 +329,18 @@ describe('delivery: the outcome is told before the slot is free', () => {
 
 // Issue 17: the reads of one (tenant, content type) fill shared batches, so small blobs no longer cap
 // the in-flight window, and memory holds one filling batch per lane instead of one per read.
+/** Deliveries wait until the returned function is called (acks held back: the window stays full). */
+function holdDeliveries(sink: Sink): () => void {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const deliver = sink.deliver.bind(sink);
+  sink.deliver = async (x) => {
+    await gate;
+    return deliver(x);
+  };
+  return release;
+}
+
 describe('delivery: lanes (batches shared by the reads of one tenant and content type)', () => {
   type Rep = [string, number, number, string[], BatchReport | null];
 
@@ -370,13 +382,7 @@ describe('delivery: lanes (batches shared by the reads of one tenant and content
 
   it('at most one batch of a lane waits for room: the other reads wait without encoding (memory bound)', async () => {
     const { f, st } = streamingSink();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const deliver = f.sink.deliver.bind(f.sink);
-    f.sink.deliver = async (x) => {
-      await gate;
-      return deliver(x);
-    };
+    const release = holdDeliveries(f.sink);
     const { d } = delivery(f.sink, { maxBatchEvents: 2, maxInFlight: 1 });
     const lane = d.lane();
     const reads = [0, 1, 2, 3].map(() => lane.batcher());
@@ -400,13 +406,7 @@ describe('delivery: lanes (batches shared by the reads of one tenant and content
 
   it('a record that waits for room is claimed at once (another blob sees it on its way) and delivered once', async () => {
     const { f } = streamingSink();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const deliver = f.sink.deliver.bind(f.sink);
-    f.sink.deliver = async (x) => {
-      await gate;
-      return deliver(x);
-    };
+    const release = holdDeliveries(f.sink);
     const ids = new DeliveredIds(100);
     const claims = ids.tenant('t');
     const { d } = delivery(f.sink, { maxBatchEvents: 1, maxInFlight: 1 });
