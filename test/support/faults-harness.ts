@@ -57,16 +57,20 @@ export function renderTable(list: Row[] = rows): string {
   return [line(head), '|' + w.map((n, i) => (i >= 1 && i <= 5 ? '-'.repeat(n + 1) + ':' : '-'.repeat(n + 2))).join('|') + '|', ...body.map(line)].join('\n');
 }
 
-let tableHooked = false;
-/** Registers (once) the root `after` hook that prints the table. Call at the top of each faults test file. */
+/**
+ * Registers a root `after` hook that prints the rows not printed yet. Call at the top of each faults
+ * test file. Run serially, all files share one root suite: the first hook prints every row, the rest
+ * find none. Run with --parallel, each file runs alone in a worker and prints its own rows.
+ */
 export function printTableAtEnd(): void {
-  if (tableHooked) return;
-  tableHooked = true;
   after(() => {
-    if (rows.length === 0) return;
-    process.stdout.write('\n  fault suite — ledger vs receiver acknowledgements\n\n' + renderTable() + '\n\n');
+    const fresh = rows.filter((r) => !printed.has(r));
+    if (fresh.length === 0) return;
+    for (const r of fresh) printed.add(r);
+    process.stdout.write('\n  fault suite — ledger vs receiver acknowledgements\n\n' + renderTable(fresh) + '\n\n');
   });
 }
+const printed = new WeakSet<Row>();
 
 // ---- helpers -----------------------------------------------------------------------------------
 
