@@ -108,17 +108,22 @@ export class Delivery {
    * returning a promise would flatten it and wait for the ack).
    */
   async dispatch(events: OutEvent[], ids: readonly string[] = [], outcome?: Outcome): Promise<{ done: Promise<BatchReport> }> {
+    await this.takeSlot();
+    this.moveUnacked(events.length);
+    const p = this.freeSlotAfter(this.deliverBatch(events, ids), events.length, outcome);
+    // The caller awaits this promise later; keep an unhandled rejection from surfacing before then.
+    p.catch(() => undefined);
+    return { done: p };
+  }
+
+  /** Waits for room in the in-flight window; throws (holding no slot) once the sink failed or was stopped. */
+  private async takeSlot(): Promise<void> {
     await this.window.acquire();
     const stopped = this.failed ?? (this.o.signal.aborted ? closedError() : undefined);
     if (stopped) {
       this.window.release();
       throw stopped;
     }
-    this.moveUnacked(events.length);
-    const p = this.freeSlotAfter(this.deliverBatch(events, ids), events.length, outcome);
-    // The caller awaits this promise later; keep an unhandled rejection from surfacing before then.
-    p.catch(() => undefined);
-    return { done: p };
   }
 
   /**
@@ -157,12 +162,11 @@ export class Delivery {
    * quarantined or lost on the way, `encoder` is undefined when nothing was encoded.
    */
   async dispatchEncoded(encoder: BatchEncoder | undefined, events: number, ids: readonly string[], report: BatchReport, outcome?: Outcome): Promise<{ done: Promise<BatchReport> }> {
-    await this.window.acquire();
-    const stopped = this.failed ?? (this.o.signal.aborted ? closedError() : undefined);
-    if (stopped) {
-      this.window.release();
+    try {
+      await this.takeSlot();
+    } catch (e) {
       encoder?.abandon();
-      throw stopped;
+      throw e;
     }
     // Finished (cut into packets) only now: a batch waiting for room holds its scratch alone, and its
     // lane waits with it, so no second buffer is taken for it (issue 17).
