@@ -70,7 +70,8 @@ export type Outcome = (report: BatchReport | null) => void;
 
 export class Delivery {
   private readonly window: Semaphore;
-  private readonly clock: Clock;
+  /** @internal (Lane: how long a batch lingers for more reads) */
+  readonly clock: Clock;
   private unacked = 0;
   private failed: BridgeError | undefined;
   /** Ends the backoff waits of every batch once the sink is given up. */
@@ -400,7 +401,16 @@ interface Part extends SentBatch {
   n: number;
   /** What the encoder quarantined or lost of them (streamed batches). */
   pre: BatchReport;
+  /** Set by a read that ended with this part in the filling batch: called when the batch is handed over. */
+  onHanded?: () => void;
 }
+
+/**
+ * How long a batch holding the events of reads that ended waits for more from the lane's other
+ * reads before it is handed over anyway: so small blobs fill batches (the in-flight window counts
+ * batches), and a stalled download delays the others' acks by this much at most.
+ */
+export const LINGER_MS = 100;
 
 /**
  * Fills batches for the blob reads of one (tenant, content type): the reads of a lane share the batch
@@ -411,6 +421,11 @@ interface Part extends SentBatch {
  * At most one batch of a lane waits for room in the window: while it waits, every read of the lane
  * waits too (its next record is claimed first, see add), so memory is bounded by the lanes plus the
  * window, whatever blobConcurrency is.
+ *
+ * A read that ends (drain) leaves its events in the filling batch for the lane's next reads to join:
+ * a batch is handed over when full, or LINGER_MS after the first read with events in it ended. With
+ * blobs of 100 records, a batch handed over at each blob's end filled the window with small batches
+ * (issue 17).
  *
  * A sink without an encoder batches parsed events; their reduced/lost outcome is only known per
  * batch, so such a lane is private to one read (Delivery.batcher).
@@ -424,6 +439,9 @@ export class Lane {
   private parts: Part[] = [];
   /** The batch waiting for room in the window, if any. */
   private handing: Promise<void> | undefined;
+  /** Number of the batch being filled, so that a linger timer hands over only the batch it was set for. */
+  private seq = 0;
+  private lingerFor = -1;
   readonly streaming: boolean;
 
   constructor(
@@ -438,6 +456,28 @@ export class Lane {
   batcher(onSettled?: (b: SentBatch, r: BatchReport | null) => void, claims?: Claims): BlobBatcher {
     const lane = this.streaming ? this : new Lane(this.delivery, this.maxEvents, this.maxBytes);
     return new BlobBatcher(lane, onSettled, claims);
+  }
+
+  /**
+   * @internal (BlobBatcher) The read of `f` ended (once per read): the filling batch lingers for the
+   * events of the lane's other and next reads, LINGER_MS at most. A private lane (a sink without an
+   * encoder) has no other reads: handed over at once.
+   */
+  leave(f: BlobBatcher): void {
+    if (f.left) return;
+    f.left = true;
+    if (this.n === 0) return;
+    if (!this.streaming) {
+      this.flush().catch(() => undefined); // its outcome reaches the read through its pending list
+      return;
+    }
+    if (this.lingerFor === this.seq) return;
+    const seq = (this.lingerFor = this.seq);
+    // The clock's sleep never rejects; the batch is handed over even when stopping (it then fails
+    // and its reads learn so), so no read waits for a batch nobody hands over.
+    void this.delivery.clock.sleep(LINGER_MS).then(() => {
+      if (this.seq === seq && this.n > 0) this.flush().catch(() => undefined);
+    });
   }
 
   /** @internal (BlobBatcher) */
@@ -497,6 +537,7 @@ export class Lane {
     const kept: Part[] = [];
     for (const p of this.parts) (p.n > 0 ? sent : kept).push(p);
     for (const p of sent) p.owner.cur = undefined;
+    this.seq++;
     // Parts with claims only stay: their reads add their records to the next batch.
     this.parts = kept;
     const enc = this.enc;
@@ -510,7 +551,10 @@ export class Lane {
     // Known to each read before the wait for room: a read that drains meanwhile waits for this batch too.
     const done = handed.then((d) => d.done);
     done.catch(() => undefined);
-    for (const p of sent) p.owner.pending.push(done);
+    for (const p of sent) {
+      p.owner.pending.push(done);
+      p.onHanded?.();
+    }
     const h: Promise<void> = handed.then(
       () => {
         if (this.handing === h) this.handing = undefined;
@@ -567,6 +611,7 @@ export class Lane {
       this.events = [];
       this.n = 0;
       this.bytes = 0;
+      this.seq++;
     }
     f.cur = undefined;
     this.parts = this.parts.filter((q) => q !== p);
@@ -593,6 +638,8 @@ export class BlobBatcher {
   cur: Part | undefined;
   /** @internal (Lane) The batches holding this read's events, settling with their outcome. */
   readonly pending: Array<Promise<BatchReport>> = [];
+  /** @internal (Lane) The read ended (drained or settled). */
+  left = false;
 
   constructor(
     /** @internal */
@@ -611,20 +658,22 @@ export class BlobBatcher {
     return this.lane.add(this, ev, size, index, id, recordType, key, false);
   }
 
-  /** Hands over the lane's filling batch if it holds events of this read. */
-  flush(): Promise<void> {
-    return this.lane.holds(this) ? this.lane.flush() : Promise.resolve();
-  }
-
-  /** Flushes and waits until every batch has its outcome; rejects if one was not acknowledged. */
+  /**
+   * Ends the read and waits until every batch holding its events has its outcome; rejects if one was
+   * not acknowledged. Its events still in the filling batch go with the lane's next batch (see Lane).
+   */
   async drain(): Promise<void> {
-    await this.flush();
+    const p = this.lane.holds(this) ? this.cur! : undefined;
+    const handed = p ? new Promise<void>((r) => (p.onHanded = r)) : undefined;
+    this.lane.leave(this);
+    if (handed) await handed;
     await Promise.all(this.pending);
   }
 
   /** Gives up what was not handed over yet, and waits for batches already sent (abandoning a read). */
   async settle(): Promise<void> {
     await this.lane.abandon(this);
+    this.lane.leave(this);
     await Promise.allSettled(this.pending);
   }
 }

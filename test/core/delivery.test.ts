@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import type { EncodedBatch, OutEvent, Sink } from '../../src/contracts';
 import { BridgeError } from '../../src/errors';
 import { memoryLogger, silentLogger } from '../../src/obs/log';
-import { Delivery, type BatchReport, type DeliveryOptions } from '../../src/core/delivery';
+import { Delivery, LINGER_MS, type BatchReport, type DeliveryOptions } from '../../src/core/delivery';
 import { DeliveredIds } from '../../src/core/dedup';
 import { makeReducer } from '../../src/core/rejects';
 import type { Clock } from '../../src/core/limits';
@@ -12,6 +12,28 @@ function jumpClock(): Clock & { t: number } {
   const c = { t: 1_000_000, now: () => c.t, random: () => 0.5, sleep: async (ms: number) => void (c.t += ms) };
   return c;
 }
+
+/** A clock whose sleeps end only on tick(): what waits on a timer is seen waiting. */
+function gateClock(): Clock & { sleeps: number[]; tick: () => void } {
+  let wake: Array<() => void> = [];
+  const c = {
+    sleeps: [] as number[],
+    now: () => 1_000_000,
+    random: () => 0.5,
+    sleep: (ms: number) => {
+      c.sleeps.push(ms);
+      return new Promise<void>((r) => wake.push(r));
+    },
+    tick: () => {
+      const w = wake;
+      wake = [];
+      for (const r of w) r();
+    },
+  };
+  return c;
+}
+
+const flushMicrotasks = () => new Promise<void>((r) => setImmediate(r));
 
 const ev = (id: string, extra: Record<string, unknown> = {}): OutEvent => ({ tag: 'o365.audit.general.x', time: { sec: 1, nsec: 0 }, record: { Id: id, RecordType: 1, CreationTime: '2024-05-01T00:00:00', Operation: 'Op', ...extra } });
 
@@ -363,21 +385,50 @@ describe('delivery: lanes (batches shared by the reads of one tenant and content
     ]);
   });
 
-  it('a read that ends hands the shared batch over, and waits for it whoever filled it', async () => {
+  it('a read that ends leaves its events in the filling batch for the next reads: handed over when full, not at each blob end', async () => {
     const { f } = streamingSink();
-    const { d } = delivery(f.sink, { maxBatchEvents: 100 });
+    const clock = gateClock();
+    const { d } = delivery(f.sink, { maxBatchEvents: 3, clock });
     const lane = d.lane();
     const acked: string[] = [];
     const a = lane.batcher((sb, r) => r && acked.push(...sb.ids));
     const b = lane.batcher((sb, r) => r && acked.push(...sb.ids));
     b.add(ev('b0'), 10, 0, 'b0', 1);
     a.add(ev('a0'), 10, 0, 'a0', 1);
-    await a.drain();
-    assert.deepEqual(f.acked, [['b0', 'a0']]);
-    assert.deepEqual(acked.sort(), ['a0', 'b0'], "b's part was delivered with a's");
-    b.add(ev('b1'), 10, 1, 'b1', 1);
+    let aDone = false;
+    const da = a.drain().then(() => (aDone = true));
+    await flushMicrotasks();
+    assert.deepEqual(f.acked, [], 'not handed over at the end of a');
+    assert.equal(aDone, false, 'a waits for the batch holding its event');
+    await b.add(ev('b1'), 10, 1, 'b1', 1); // the third event: full, handed over at once
     await b.drain();
-    assert.deepEqual(f.acked, [['b0', 'a0'], ['b1']]);
+    await da;
+    assert.deepEqual(f.acked, [['b0', 'a0', 'b1']], 'one batch for both reads');
+    assert.deepEqual(acked.sort(), ['a0', 'b0', 'b1'], "each read's part was told");
+  });
+
+  it(`a batch not full is handed over LINGER_MS (${LINGER_MS} ms) after a read with events in it ended: a stalled download holds the others back no longer`, async () => {
+    const { f } = streamingSink();
+    const clock = gateClock();
+    const { d } = delivery(f.sink, { maxBatchEvents: 100, clock });
+    const lane = d.lane();
+    const a = lane.batcher();
+    const b = lane.batcher();
+    a.add(ev('a0'), 10, 0, 'a0', 1);
+    b.add(ev('b0'), 10, 0, 'b0', 1); // b's download then stalls
+    const da = a.drain();
+    await flushMicrotasks();
+    assert.deepEqual(clock.sleeps, [LINGER_MS], 'one linger timer');
+    assert.deepEqual(f.acked, []);
+    clock.tick();
+    await da;
+    assert.deepEqual(f.acked, [['a0', 'b0']], "handed over with b's events so far");
+    b.add(ev('b1'), 10, 1, 'b1', 1);
+    const db = b.drain();
+    await flushMicrotasks();
+    clock.tick();
+    await db;
+    assert.deepEqual(f.acked, [['a0', 'b0'], ['b1']]);
   });
 
   it('at most one batch of a lane waits for room: the other reads wait without encoding (memory bound)', async () => {
@@ -462,9 +513,10 @@ describe('delivery: lanes (batches shared by the reads of one tenant and content
     assert.deepEqual(rb.lost.map((l) => l.recordId), ['hopeless']);
   });
 
-  it('a sink without an encoder keeps one lane per read (its outcomes are per batch)', async () => {
+  it('a sink without an encoder keeps one lane per read (its outcomes are per batch), handed over at its end (no linger)', async () => {
     const f = fakeSink();
-    const { d } = delivery(f.sink, { maxBatchEvents: 100 });
+    const clock = gateClock();
+    const { d } = delivery(f.sink, { maxBatchEvents: 100, clock });
     const lane = d.lane();
     const a = lane.batcher();
     const b = lane.batcher();
@@ -473,5 +525,6 @@ describe('delivery: lanes (batches shared by the reads of one tenant and content
     await a.drain();
     await b.drain();
     assert.deepEqual(f.acked, [['a0'], ['b0']]);
+    assert.deepEqual(clock.sleeps, []);
   });
 });
