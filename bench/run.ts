@@ -24,6 +24,7 @@ import { largeBlobs } from './scenarios/large-blobs';
 import { steady } from './scenarios/steady';
 import { encoders } from './scenarios/encoders';
 import { reconcile } from './scenarios/reconcile';
+import { smallBlobs } from './scenarios/small-blobs';
 
 const validation: Scenario = {
   name: 'validation',
@@ -41,7 +42,7 @@ const validation: Scenario = {
   },
 };
 
-export const SCENARIOS: Scenario[] = [validation, encoders, throughput, memory, apiBound, manyTenants, largeBlobs, steady, receivers, plugin, reconcile];
+export const SCENARIOS: Scenario[] = [validation, encoders, throughput, memory, apiBound, manyTenants, largeBlobs, smallBlobs, steady, receivers, plugin, reconcile];
 const ALIASES: Record<string, string> = { e2e: 'throughput', floor: 'throughput', 'api-bound': 'api', api: 'api', tenants: 'tenants', latency: 'steady', blobs: 'large-blobs', encoder: 'encoders' };
 
 interface Args {
