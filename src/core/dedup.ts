@@ -1,3 +1,5 @@
+import { GuidTable, parseGuid } from './guid-table';
+
 /**
  * Bounded memory of recently delivered record Ids, to drop records Microsoft re-delivers.
  *
@@ -39,23 +41,31 @@ export class RecentIds {
  * because two tenants' records are different records even if their Ids were equal. Only the ack
  * tracker adds to it, when a batch holding the record was acknowledged.
  *
- * The same two generations as RecentIds, each a Set per tenant: a lookup is a Set probe on the Id as
- * the record holds it, not on a (tenant, Id) string built per record (that concatenation, flattened
- * to be hashed, cost more than the lookup itself, and its garbage showed in the GC counts).
+ * The same two generations as RecentIds. GUID Ids (nearly all) sit in one typed-array table per
+ * generation, 20 bytes per (tenant, Id) off the heap (guid-table.ts: as strings in Sets, the default
+ * 100,000 Ids were about 11 MiB of old space, issue 17); others in a Set per tenant, probed with the
+ * Id as the record holds it (no (tenant, Id) string built per record: that concatenation cost more
+ * than the lookup, and its garbage showed in the GC counts).
  * In front of the Sets, one bit per hashed Id and generation (a one-hash Bloom filter): nearly every
  * record read was never delivered, and a probe of two 100k-entry Sets is several cache misses, while
  * a clear bit answers "not delivered" at once. A set bit only sends the lookup on to the Sets.
  */
 export class DeliveredIds {
+  /** GUID Ids (nearly all): one table per generation for every tenant (guid-table.ts). */
+  private youngGuids: GuidTable;
+  private oldGuids: GuidTable;
+  /** Other Ids, as strings, per tenant. */
   private young = new Map<string, Set<string>>();
-  private youngSize = 0;
   private old = new Map<string, Set<string>>();
+  private youngSize = 0;
   private oldSize = 0;
   private readonly half: number;
   private readonly enabled: boolean;
   private youngBits: Uint32Array;
   private oldBits: Uint32Array;
   private readonly mask: number;
+  /** Tenant → its number in the GUID tables (from 1). */
+  private readonly tenantNos = new Map<string, number>();
   /** Per tenant: the view readers use, and the records read and not settled yet (Id → its batch's outcome). */
   private readonly tenants = new Map<string, TenantIds>();
 
@@ -75,6 +85,8 @@ export class DeliveredIds {
     this.mask = bits - 1;
     this.youngBits = new Uint32Array(bits >>> 5);
     this.oldBits = new Uint32Array(bits >>> 5);
+    this.youngGuids = new GuidTable(Math.max(1, this.half));
+    this.oldGuids = new GuidTable(Math.max(1, this.half));
   }
 
   /** The de-dup view of one tenant: lookups and claims by plain record Id. */
@@ -93,6 +105,10 @@ export class DeliveredIds {
     const h = idHash(id) & this.mask;
     const bit = 1 << (h & 31);
     if (((this.youngBits[h >>> 5] | this.oldBits[h >>> 5]) & bit) === 0) return false;
+    if (parseGuid(id)) {
+      const n = this.tenantNos.get(tenantId);
+      return n !== undefined && (this.youngGuids.has(n) || this.oldGuids.has(n));
+    }
     const y = this.young.get(tenantId);
     if (y !== undefined && y.has(id)) return true;
     const o = this.old.get(tenantId);
@@ -107,33 +123,43 @@ export class DeliveredIds {
   private put(tenantId: string, id: string): void {
     if (this.half === 0) return;
     if (this.youngSize >= this.half) this.rotate();
-    const s = this.youngSet(tenantId);
-    const before = s.size;
-    this.putIn(s, id);
-    this.youngSize += s.size - before;
+    this.putIn(tenantId, id);
   }
 
-  /** The young generation is full: it becomes the old one, the old one is dropped. */
+  /** The young generation is full: it becomes the old one, the old one is emptied and reused as the young. */
   private rotate(): void {
     this.old = this.young;
     this.oldSize = this.youngSize;
     this.young = new Map();
     this.youngSize = 0;
+    const guids = this.oldGuids;
+    this.oldGuids = this.youngGuids;
+    guids.clear();
+    this.youngGuids = guids;
     const bits = this.oldBits;
     this.oldBits = this.youngBits;
     this.youngBits = bits.fill(0);
   }
 
-  private youngSet(tenantId: string): Set<string> {
-    let s = this.young.get(tenantId);
-    if (s === undefined) this.young.set(tenantId, (s = new Set()));
-    return s;
+  private tenantNo(tenantId: string): number {
+    let n = this.tenantNos.get(tenantId);
+    if (n === undefined) this.tenantNos.set(tenantId, (n = this.tenantNos.size + 1));
+    return n;
   }
 
-  private putIn(s: Set<string>, id: string): void {
+  /** Adds to the young generation (counted once, however often it comes). */
+  private putIn(tenantId: string, id: string): void {
     const h = idHash(id) & this.mask;
     this.youngBits[h >>> 5] |= 1 << (h & 31);
+    if (parseGuid(id)) {
+      if (this.youngGuids.add(this.tenantNo(tenantId))) this.youngSize++;
+      return;
+    }
+    let s = this.young.get(tenantId);
+    if (s === undefined) this.young.set(tenantId, (s = new Set()));
+    const before = s.size;
     s.add(id);
+    this.youngSize += s.size - before;
   }
 
   /** Only the ack tracker calls this, on an acknowledgement. */
@@ -146,19 +172,10 @@ export class DeliveredIds {
   addAll(tenantId: string, ids: readonly string[]): void {
     if (ids.length === 0) return;
     if (this.half > 0) {
-      // One Set lookup per batch, not per Id (the young generation changes only when it fills).
-      let s = this.youngSet(tenantId);
-      let before = s.size;
       for (let i = 0; i < ids.length; i++) {
-        if (this.youngSize + s.size - before >= this.half) {
-          this.youngSize += s.size - before;
-          this.rotate();
-          s = this.youngSet(tenantId);
-          before = s.size;
-        }
-        this.putIn(s, ids[i]);
+        if (this.youngSize >= this.half) this.rotate();
+        this.putIn(tenantId, ids[i]);
       }
-      this.youngSize += s.size - before;
     }
     this.onAdded?.(tenantId, ids);
   }

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
 import { DeliveredIds, RecentIds, usableId } from '../../src/core/dedup';
+import { GuidTable, parseGuid } from '../../src/core/guid-table';
 
 describe('record-Id de-duplication', () => {
   it('remembers Ids, within a bound', () => {
@@ -44,6 +46,50 @@ describe('record-Id de-duplication', () => {
     for (let i = 0; i < 60_000; i++) assert.equal(d.has('t1', `other-${i}`), false);
     assert.equal(d.has('t2', 'id-4999'), false, 'the same Id in another tenant is another record');
     assert.equal(d.tenant('t1').has('id-4999'), true, 'the tenant view sees the same');
+  });
+
+  // issue 17: GUID Ids live in typed-array tables (guid-table.ts), the others in Sets; both behave alike.
+  it('GUID Ids: exact per (tenant, Id), generations rotate and reuse their table, other Ids beside them', () => {
+    const guid = (i: number, t = 0): string => `${(i >>> 0).toString(16).padStart(8, '0')}-${(t & 0xffff).toString(16).padStart(4, '0')}-4abc-8def-${(i * 2654435761 >>> 0).toString(16).padStart(12, '0')}`;
+    const d = new DeliveredIds(2000);
+    for (let i = 0; i < 10_000; i++) d.add(i % 3 ? 't1' : 't2', guid(i));
+    d.add('t1', 'not-a-guid');
+    d.add('t1', guid(1).toUpperCase());
+    assert.ok(d.size <= 2000, `size ${d.size}`);
+    for (let i = 9000; i < 10_000; i++) assert.ok(d.has(i % 3 ? 't1' : 't2', guid(i)), `guid ${i} is remembered`);
+    for (let i = 0; i < 7000; i++) assert.equal(d.has(i % 3 ? 't1' : 't2', guid(i)), false, `guid ${i} was dropped with its generation`);
+    assert.equal(d.has('t2', guid(9998)), false, 'another tenant');
+    assert.equal(d.has('t3', guid(9999)), false, 'a tenant never seen');
+    assert.ok(d.has('t1', 'not-a-guid') && d.has('t1', guid(1).toUpperCase()), 'Ids that are not lowercase GUIDs are kept as strings');
+    assert.equal(d.has('t1', guid(1)), false, 'case matters: the lowercase GUID is another Id');
+    // A GUID differing in one digit, and Ids that look like GUIDs but are not, are not delivered.
+    assert.equal(d.has('t1', guid(9998).slice(0, 35) + (guid(9998).endsWith('0') ? '1' : '0')), false);
+    assert.equal(d.has('t1', guid(9998).replace(/-/g, '_')), false);
+    // The same Id added twice counts once.
+    const e = new DeliveredIds(10);
+    e.addAll('t', [guid(5), guid(5), guid(6)]);
+    assert.equal(e.size, 2);
+  });
+
+  it('a GUID table holds more than planned by growing, and finds all of it', () => {
+    const t = new GuidTable(10);
+    const ids: string[] = [];
+    for (let i = 0; i < 500; i++) ids.push(randomUUID());
+    for (const id of ids) {
+      assert.ok(parseGuid(id));
+      assert.ok(t.add(1));
+    }
+    assert.equal(t.size, 500);
+    for (const id of ids) {
+      parseGuid(id);
+      assert.ok(t.has(1) && !t.has(2), id);
+      assert.equal(t.add(1), false, 'already there');
+    }
+    t.clear();
+    assert.equal(t.size, 0);
+    parseGuid(ids[0]);
+    assert.equal(t.has(1), false);
+    for (const bad of ['', 'x'.repeat(36), ids[0].toUpperCase(), ids[0].slice(1) + 'a', ids[0].replace('-', '0'), ids[0].slice(0, 35) + 'g']) assert.equal(parseGuid(bad), false, bad);
   });
 
   it('only a non-empty string is a usable Id: a record without one is never a duplicate', () => {
