@@ -181,7 +181,21 @@ serve({
         if (process.env.BENCH_HEAP_SPACES && samples++ % 10 === 0) {
           const m = process.memoryUsage();
           const old = require('node:v8').getHeapSpaceStatistics().find((sp: { space_name: string }) => sp.space_name === 'old_space');
-          process.stderr.write(`t ${((Date.now() - t0) / 1000).toFixed(1)} acked ${acked} rss ${rss.toFixed(0)} heapTotal ${(m.heapTotal / 1048576).toFixed(0)} old ${(old.space_size / 1048576).toFixed(0)}/${(old.space_used_size / 1048576).toFixed(0)} ext ${(m.external / 1048576).toFixed(0)}\n`);
+          let brk = 0;
+          let anon = 0;
+          let file = 0;
+          let cur = '';
+          for (const line of require('node:fs').readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+            const hdr = /^[0-9a-f]+-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+            if (hdr) cur = hdr[2].startsWith('/') ? 'file' : hdr[2] || 'anon';
+            else if (line.startsWith('Rss:')) {
+              const kb = parseInt(line.slice(4), 10);
+              if (cur === '[heap]') brk += kb;
+              else if (cur === 'anon') anon += kb;
+              else if (cur === 'file') file += kb;
+            }
+          }
+          process.stderr.write(`t ${((Date.now() - t0) / 1000).toFixed(1)} brk ${(brk / 1024).toFixed(0)} anon ${(anon / 1024).toFixed(0)} file ${(file / 1024).toFixed(0)} acked ${acked} rss ${rss.toFixed(0)} heapTotal ${(m.heapTotal / 1048576).toFixed(0)} old ${(old.space_size / 1048576).toFixed(0)}/${(old.space_used_size / 1048576).toFixed(0)} ext ${(m.external / 1048576).toFixed(0)}\n`);
         }
         if (rss > sampledPeak) sampledPeak = rss;
         while (marks.length > 0 && acked >= marks[0]) {

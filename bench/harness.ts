@@ -103,7 +103,9 @@ export const DEFAULT_NODE_FLAGS: string[] = [];
  * `nodeFlags` replaces MEASURED_NODE_FLAGS (the memory scenarios run with Node's defaults).
  */
 export async function runBridge(ctx: BenchContext, args: BridgeRunArgs, label: string, nodeFlags: string[] = MEASURED_NODE_FLAGS): Promise<BridgeRunResult> {
-  const child = Child.start('bridge-child.js', `bridge(${label})`, { execArgv: nodeFlags });
+  // For a look inside (not a figure): BENCH_BRIDGE_ENV='K=V K=V' is added to the bridge child's environment only.
+  const env = Object.fromEntries((process.env.BENCH_BRIDGE_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const child = Child.start('bridge-child.js', `bridge(${label})`, { execArgv: nodeFlags, env });
   try {
     return await child.call<BridgeRunResult>('run', { ...args, profileFile: profileFile(ctx, `bridge-${label}`) });
   } finally {

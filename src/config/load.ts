@@ -16,6 +16,7 @@ import { sinkModule } from '../sinks';
 import { STDIO_CONFIG_KEYS } from '../sinks/stdio';
 import { renderAjvErrors, describeValue } from './problems';
 import type { Config, RawConfig, SecretRef, TenantConfig, CertificateCredential } from './types';
+import { allocLarge } from '../core/large-buffer';
 
 export type * from './types';
 
@@ -41,7 +42,8 @@ export function readBoundedFileSync(file: string, max: number): string {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: st.isFIFO() ? 'a FIFO, not a regular file' : st.isDirectory() ? 'EISDIR' : 'not a regular file' });
     if (st.size > max) throw Object.assign(new Error('too large'), { code: `${st.size} bytes, over the ${max}-byte limit` });
-    const buf = Buffer.allocUnsafe(max + 1);
+    // Reserved, not allocated: only what the file fills is resident (and malloc is not involved, issue 17).
+    const buf = allocLarge(max + 1);
     let n = 0;
     for (;;) {
       const r = fs.readSync(fd, buf, n, buf.length - n, null);

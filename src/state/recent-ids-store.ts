@@ -24,6 +24,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { safeFilePart, writeFileAtomic } from './checkpoint';
+import { allocLarge } from '../core/large-buffer';
 
 export const RECORD_IDS_FILE = 'record-ids.bin';
 
@@ -480,7 +481,7 @@ export class RecentIdsStore {
       size += 8 + b.guidCount * 17;
       for (const t of b.texts) size += 3 + Buffer.byteLength(t);
     }
-    const out = Buffer.allocUnsafe(size);
+    const out = allocLarge(size);
     MAGIC.copy(out, 0);
     let p = MAGIC.length;
     for (const b of this.buckets) {

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { loadConfig, validateConfigObject, ConfigError, summarizeConfig, configSchema } from '../../src/config/load';
+import { loadConfig, validateConfigObject, ConfigError, summarizeConfig, configSchema, readBoundedFileSync } from '../../src/config/load';
 import { isBridgeError } from '../../src/errors';
 import { createLogger } from '../../src/obs/log';
 import { CONTENT_TYPES } from '../../src/contracts';
@@ -361,5 +361,29 @@ describe('config: valid files', () => {
     fs.appendFileSync(s.file, 'stateDir: valid-minimal.yaml/state\n');
     const r = await problemsOf(s);
     assert.deepEqual(r.problems, [`<dir>/valid-minimal.yaml: stateDir: expected a directory; found a file on the way to <dir>/valid-minimal.yaml/state`]);
+  });
+});
+
+// issue 17: reading a PEM or config file took a Buffer of the limit (4 MiB) from malloc; freed, it
+// raised glibc's mmap threshold to 4 MiB, after which every buffer below that came from the brk heap.
+describe('config: bounded file reads', () => {
+  it('read a small file without an ordinary Buffer of the limit, and still refuse one over it', () => {
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'o365fb-read-'));
+    try {
+      const file = path.join(dir, 'a.pem');
+      fs.writeFileSync(file, 'x'.repeat(1000));
+      const sizes: number[] = [];
+      const orig = Buffer.allocUnsafe;
+      Buffer.allocUnsafe = (n: number) => (sizes.push(n), orig(n));
+      try {
+        assert.equal(readBoundedFileSync(file, 4 * 1024 * 1024), 'x'.repeat(1000));
+      } finally {
+        Buffer.allocUnsafe = orig;
+      }
+      assert.ok(sizes.every((n) => n < 64 * 1024), `sizes ${sizes}`);
+      assert.throws(() => readBoundedFileSync(file, 999), (e: Error & { code?: string }) => /over the 999-byte limit/.test(e.code ?? ''));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -145,6 +145,36 @@ describe('msgpack writer and framing', () => {
     }
   });
 
+  // issue 17: lanes fill their batches at the same time; they share one small record scratch and each
+  // keeps its entries in a store outside malloc, of which two are kept for reuse.
+  it('batches filling at the same time (adds interleaved) make the packets each would make alone; two stores are kept and reused', () => {
+    const events = (k: number) => Array.from({ length: 40 }, (_, i) => ({ tag: ['a.b', 'c.dd'][(i + k) % 2], time: { sec: 1000 + i, nsec: k }, record: { k, i, s: 'w'.repeat(5 + ((i * k) % 11) * 13) } }));
+    const strip = (ps: Array<{ bytes: Buffer }>) => ps.map((p) => { const [tag, entries, option] = decode(p.bytes) as [string, Uint8Array, { size: number }]; return [tag, Buffer.from(entries).toString('hex'), option.size]; });
+    const whole = new PacketBuilder(900);
+    const b = new PacketBuilder(900);
+    const streams = [0, 1, 2, 3, 4].map(() => b.stream());
+    for (let i = 0; i < 40; i++) streams.forEach((s, k) => s.add(events(k)[i]));
+    const stores = new Set<ArrayBufferLike>();
+    streams.forEach((s, k) => {
+      const ps = s.finish();
+      assert.deepEqual(strip(ps), strip(whole.build(events(k))));
+      // the batch's one buffer is outside malloc too
+      assert.equal((ps[0].backing!.buffer as ArrayBuffer & { resizable?: boolean }).resizable, true);
+      for (const p of ps) b.release(p);
+    });
+    assert.equal(b.freeStores, 2);
+    // reused: the next streams take the kept stores, whatever they held before
+    const again = [b.stream(), b.stream()];
+    for (const e of events(9)) again.forEach((s) => s.add(e));
+    for (const s of again) {
+      stores.add((s as unknown as { store: Buffer }).store.buffer);
+      assert.deepEqual(strip(s.finish()), strip(whole.build(events(9))));
+    }
+    assert.equal(stores.size, 2);
+    assert.equal(b.freeStores, 2);
+    assert.throws(() => again[0].add(events(0)[0]), /after finish/);
+  });
+
   it('a batch encoded as it fills refuses an event too large alone, keeps nothing of it, and goes on', () => {
     const b = new PacketBuilder(400);
     const s = b.stream();

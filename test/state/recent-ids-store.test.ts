@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RecentIdsStore, RECORD_IDS_FILE, recordIdsFile } from '../../src/state/recent-ids-store';
+import * as largeBuffer from '../../src/core/large-buffer';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2025, 2, 10, 12, 30, 0);
@@ -80,6 +81,23 @@ describe('state/recent-ids-store', () => {
     await b.save();
     assert.deepEqual(fs.readdirSync(dir).sort(), [recordIdsFile('tenant-a'), recordIdsFile('tenant-b')]);
     assert.deepEqual(await new RecentIdsStore(dir, { tenantId: 'tenant-a', now: () => now }).load(), [guid(1)]);
+  });
+
+  // issue 17: a snapshot of 100k Ids is 1.7 MB; from malloc, freeing it raised glibc's mmap threshold.
+  it('a large snapshot is encoded into a buffer outside malloc (large-buffer.ts)', async () => {
+    const sizes: number[] = [];
+    const lb = largeBuffer as { allocLarge: typeof largeBuffer.allocLarge };
+    const orig = lb.allocLarge;
+    lb.allocLarge = (n, r) => (sizes.push(n), orig(n, r));
+    try {
+      const a = store();
+      a.noteDelivered(Array.from({ length: 5000 }, (_, i) => guid(i)));
+      await a.save();
+    } finally {
+      lb.allocLarge = orig;
+    }
+    assert.ok(sizes.some((n) => n >= 5000 * 17), `sizes ${sizes}`);
+    assert.equal((await store().load()).length, 5000);
   });
 
   it('saves only when something changed, atomically (no temp file left)', async () => {

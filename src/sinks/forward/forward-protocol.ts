@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { OutEvent } from '../../contracts';
 import { MsgpackWriter } from './msgpack-writer';
+import { allocLarge, growLarge } from '../../core/large-buffer';
 
 /** One PackedForward packet, ready to write, with the id the receiver must acknowledge. */
 export interface Packet {
@@ -37,7 +38,7 @@ class BufferPool {
     while (cls < n) cls *= 2;
     let backing = this.free.get(cls)?.pop();
     if (backing) this.freeBytes -= cls;
-    else backing = Buffer.allocUnsafeSlow(cls);
+    else backing = allocLarge(cls);
     return { bytes: backing.subarray(0, n), backing };
   }
 
@@ -156,18 +157,43 @@ export class PacketBuilder {
     return new PacketStream(this, this.maxPacketBytes);
   }
 
-  /** @internal (PacketStream) A scratch writer for one stream, reused across batches. */
-  takeWriter(): MsgpackWriter {
-    return this.writers.pop() ?? new MsgpackWriter(STREAM_SCRATCH_BYTES);
+  /**
+   * @internal (PacketStream) The writer every stream encodes one record at a time with (JS runs one
+   * add at a time): one small ordinary Buffer, instead of a scratch per filling lane that grew by
+   * doubling and was dropped when more lanes filled than were pooled (issue 17: 13 scratch buffers of
+   * 256 KiB to 2 MiB a pass, each a malloc chunk freed later, which fragmented malloc's heap).
+   */
+  scratch(): MsgpackWriter {
+    // One huge record must not pin its memory for ever.
+    if (this.sw.buf.length > RECORD_SCRATCH_KEEP) this.sw = new MsgpackWriter(RECORD_SCRATCH_BYTES);
+    return this.sw;
+  }
+  private sw = new MsgpackWriter(RECORD_SCRATCH_BYTES);
+
+  /**
+   * @internal (PacketStream) Where a stream keeps its encoded entries until `finish`: outside malloc
+   * (large-buffer.ts), growing in place up to a batch and a little, reused across batches.
+   */
+  takeStore(): Buffer {
+    return this.stores.pop() ?? allocLarge(STREAM_STORE_BYTES, this.storeReserve);
   }
 
   /** @internal (PacketStream) */
-  giveWriter(w: MsgpackWriter): void {
-    // Two (a filling batch per lane holds its own), and not those grown past a packet (one huge batch
-    // must not pin its memory for ever).
-    if (this.writers.length < 2 && w.buf.length <= this.maxPacketBytes + 1024 * 1024) this.writers.push(w);
+  giveStore(b: Buffer): void {
+    // Two (a filling batch per lane holds its own; more lanes take fresh ones, which leave whole when
+    // collected), and not those grown past their reservation (one huge batch must not pin its memory).
+    if (this.stores.length < 2 && b.length <= this.storeReserve) this.stores.push(b);
   }
-  private readonly writers: MsgpackWriter[] = [];
+  private readonly stores: Buffer[] = [];
+
+  private get storeReserve(): number {
+    return this.maxPacketBytes + 1024 * 1024;
+  }
+
+  /** @internal Free entry stores kept (tests). */
+  get freeStores(): number {
+    return this.stores.length;
+  }
 
   /** @internal (PacketStream) The packet option `{chunk, size}`, encoded. */
   option(chunk: string, size: number): Uint8Array {
@@ -182,7 +208,7 @@ export class PacketBuilder {
    */
   take(n: number): { bytes: Buffer; backing?: Buffer } {
     if (n > this.batchBufferBytes) return this.pool.take(n);
-    const backing = this.batchBuffers.pop() ?? Buffer.allocUnsafeSlow(this.batchBufferBytes);
+    const backing = this.batchBuffers.pop() ?? allocLarge(this.batchBufferBytes);
     return { bytes: backing.subarray(0, n), backing };
   }
 
@@ -203,7 +229,11 @@ export class PacketBuilder {
   }
 }
 
-const STREAM_SCRATCH_BYTES = 256 * 1024;
+const STREAM_STORE_BYTES = 256 * 1024;
+/** One encoded record: below large-buffer's LARGE_BYTES, so an ordinary Buffer; grows for a larger record. */
+const RECORD_SCRATCH_BYTES = 32 * 1024;
+/** A scratch grown past this by one large record is replaced by a fresh one. */
+const RECORD_SCRATCH_KEEP = 256 * 1024;
 
 /** A tag's bytes and msgpack str header size. */
 interface TagPart {
@@ -253,7 +283,9 @@ function writeEntryHead(w: MsgpackWriter, ev: OutEvent): number {
  * first-appearance order, each at most the packet limit, entries in order.
  */
 export class PacketStream {
-  private w: MsgpackWriter | null;
+  /** The entries, in arrival order; null once finished or abandoned. */
+  private store: Buffer | null;
+  private storePos = 0;
   private readonly tags = new Map<string, TagPart>();
   private lastTag: string | undefined;
   private lastPart: TagPart | undefined;
@@ -266,8 +298,7 @@ export class PacketStream {
     private readonly builder: PacketBuilder,
     private readonly maxPacketBytes: number,
   ) {
-    this.w = builder.takeWriter();
-    this.w.pos = 0;
+    this.store = builder.takeStore();
   }
 
   get events(): number {
@@ -277,7 +308,9 @@ export class PacketStream {
   /** Encodes one event; throws EventTooLargeError (and keeps nothing of it) when it alone does not fit a packet. */
   add(ev: OutEvent): void {
     const index = this.offered++;
-    const w = this.w!;
+    if (this.store === null) throw new Error('PacketStream used after finish or abandon');
+    const w = this.builder.scratch();
+    w.pos = 0;
     let part = this.lastPart;
     if (ev.tag !== this.lastTag || part === undefined) {
       part = this.tags.get(ev.tag);
@@ -285,31 +318,27 @@ export class PacketStream {
       this.lastTag = ev.tag;
       this.lastPart = part;
     }
-    const start = writeEntryHead(w, ev);
-    try {
-      w.value(ev.record);
-    } catch (e) {
-      w.pos = start;
-      throw e;
-    }
-    const size = w.pos - start;
-    if (size > part.limit) {
-      w.pos = start;
-      throw new EventTooLargeError(index, size + (this.maxPacketBytes - part.limit), this.maxPacketBytes);
-    }
+    writeEntryHead(w, ev);
+    w.value(ev.record);
+    const size = w.pos;
+    if (size > part.limit) throw new EventTooLargeError(index, size + (this.maxPacketBytes - part.limit), this.maxPacketBytes);
+    const start = this.storePos;
+    if (start + size > this.store.length) this.store = growLarge(this.store, Math.max(start + size, 2 * this.store.length), start);
+    w.buf.copy(this.store, start, 0, size);
+    this.storePos = start + size;
     part.entries.push(this.starts.length);
     this.starts.push(start);
-    this.ends.push(w.pos);
+    this.ends.push(this.storePos);
   }
 
   /**
    * The packets, cut into one pooled buffer for the whole batch (one allocation, reused across
    * batches, instead of one per packet: issue 17, malloc kept what per-packet buffers freed); the
-   * scratch goes back to the builder.
+   * entry store goes back to the builder.
    */
   finish(): Packet[] {
-    const w = this.w;
-    if (!w) return [];
+    const store = this.store;
+    if (!store) return [];
     // Where each packet's entries are: this tag's entries as [starts, ends) runs; a packet ends
     // before the entry that would overflow it.
     const cuts: Array<{ part: TagPart; from: number; to: number; payload: number; chunk: string; option: Uint8Array; size: number }> = [];
@@ -347,14 +376,14 @@ export class PacketStream {
       b[p++] = 0xc6; // bin 32
       b.writeUInt32BE(c.payload, p);
       p += 4;
-      // Entries of one tag are mostly adjacent in the scratch (one blob, one record type): copy runs.
+      // Entries of one tag are mostly adjacent in the store (one blob, one record type): copy runs.
       const ix = c.part.entries;
       let k = c.from;
       while (k < c.to) {
         const s0 = this.starts[ix[k]];
         let e0 = this.ends[ix[k]];
         while (k + 1 < c.to && this.starts[ix[k + 1]] === e0) e0 = this.ends[ix[++k]];
-        w.buf.copy(b, p, s0, e0);
+        store.copy(b, p, s0, e0);
         p += e0 - s0;
         k++;
       }
@@ -366,11 +395,11 @@ export class PacketStream {
     return out;
   }
 
-  /** Drops what was encoded (a read abandoned); the scratch goes back to the builder. */
+  /** Drops what was encoded (a read abandoned); the entry store goes back to the builder. */
   abandon(): void {
-    if (!this.w) return;
-    this.builder.giveWriter(this.w);
-    this.w = null;
+    if (!this.store) return;
+    this.builder.giveStore(this.store);
+    this.store = null;
   }
 }
 
