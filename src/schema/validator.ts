@@ -16,7 +16,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { RecordValidator, ValidationIssue, ValidationMode, ValidationResult } from '../contracts';
 import { schemasDir } from '../paths';
 import { BridgeError } from '../errors';
-import { addRecordFormats } from './formats';
+import { RECORD_FORMATS, addRecordFormats } from './formats';
+import { compileFast, FastUnsupported, type FastCheck } from './fast';
 import { addDocEnumKeyword, type WarningSink } from './doc-enum';
 import { RECORD_TYPE_TABLES } from './record-types';
 
@@ -35,6 +36,12 @@ interface Compiled {
   readonly common: ValidateFunction;
   /** byType[n] = validator for RecordType n (the common one when n has no schema of its own). */
   readonly byType: ValidateFunction[];
+  /**
+   * The yes/no pre-check per RecordType (fast.ts), null where a schema has something it does not
+   * handle. Yes means ajv would say valid with no warnings; otherwise ajv runs and its answer stands.
+   */
+  readonly fastByType: Array<FastCheck | null>;
+  readonly fastCommon: FastCheck | null;
   /** Record types that have a schema of their own. */
   readonly specificTypes: readonly number[];
   readonly sink: WarningSink;
@@ -59,7 +66,8 @@ function compile(mode: ValidationMode, dir: string): Compiled {
   const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true, strict: true, strictRequired: false, validateFormats: true });
   addFormats(ajv);
   addRecordFormats(ajv);
-  addDocEnumKeyword(ajv, mode, sink, RECORD_TYPE_TABLES as unknown as Record<string, Readonly<Record<string, string>>>);
+  const docEnum = addDocEnumKeyword(ajv, mode, sink, RECORD_TYPE_TABLES as unknown as Record<string, Readonly<Record<string, string>>>);
+  const byId = new Map<string, object>();
 
   const specific = new Map<number, string>();
   for (const file of listSchemaFiles(dir)) {
@@ -70,6 +78,7 @@ function compile(mode: ValidationMode, dir: string): Compiled {
       throw new BridgeError('INTERNAL', `schema ${file} is not valid JSON (${(e as Error).message}); reinstall the package`, { cause: e });
     }
     ajv.addSchema(schema);
+    if (typeof schema.$id === 'string') byId.set(schema.$id, schema);
     const m = /^(\d+)\.schema\.json$/.exec(path.basename(file));
     if (m && path.dirname(file) === dir && schema.$id) specific.set(Number(m[1]), schema.$id);
   }
@@ -83,7 +92,20 @@ function compile(mode: ValidationMode, dir: string): Compiled {
   for (const [n, id] of specific) {
     if (n < TABLE_SIZE) byType[n] = get(id);
   }
-  return { mode, common, byType, specificTypes: [...specific.keys()].sort((a, b) => a - b), sink, validResults: [] };
+  const fast = (id: string): FastCheck | null => {
+    try {
+      return compileFast(id, { schemas: byId, formats: RECORD_FORMATS, docEnum });
+    } catch (e) {
+      if (e instanceof FastUnsupported) return null;
+      throw e;
+    }
+  };
+  const fastCommon = fast(COMMON_ID);
+  const fastByType = new Array<FastCheck | null>(TABLE_SIZE).fill(fastCommon);
+  for (const [n, id] of specific) {
+    if (n < TABLE_SIZE) fastByType[n] = fast(id);
+  }
+  return { mode, common, byType, fastByType, fastCommon, specificTypes: [...specific.keys()].sort((a, b) => a - b), sink, validResults: [] };
 }
 
 function compiled(mode: ValidationMode): Compiled {
@@ -127,20 +149,25 @@ function invalid(recordType: number | null, errors: ValidationIssue[], warnings:
   return { valid: false, recordType, errors, warnings: warnings ?? EMPTY };
 }
 
-function validateWith(c: Compiled, record: unknown): ValidationResult {
+function validateWith(c: Compiled, record: unknown, precheck: boolean): ValidationResult {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     const what = record === null ? 'null' : Array.isArray(record) ? 'an array' : typeof record;
     return invalid(null, [{ path: '', message: `must be an object (a record), not ${what}`, keyword: 'type' }], null);
   }
   let rt: unknown;
   let fn: ValidateFunction = c.common;
+  let quick: FastCheck | null = c.fastCommon;
   let recordType: number | null = null;
   try {
     rt = (record as { RecordType?: unknown }).RecordType;
     if (typeof rt === 'number' && Number.isInteger(rt)) {
       recordType = rt;
-      if (rt >= 0 && rt < TABLE_SIZE) fn = c.byType[rt];
+      if (rt >= 0 && rt < TABLE_SIZE) {
+        fn = c.byType[rt];
+        quick = c.fastByType[rt];
+      }
     }
+    if (precheck && quick !== null && passes(quick, record)) return sharedValid(c, recordType);
     c.sink.warnings = null;
     const ok = fn(record);
     const warnings = c.sink.warnings as ValidationIssue[] | null;
@@ -155,6 +182,15 @@ function validateWith(c: Compiled, record: unknown): ValidationResult {
     c.sink.warnings = null;
     const why = e instanceof RangeError ? 'is too deeply nested or too large to check' : 'could not be read';
     return invalid(recordType, [{ path: '', message: `record ${why}`, keyword: 'exception' }], null);
+  }
+}
+
+/** The pre-check's yes; a throw (getter, proxy, stack) is a no: ajv then gives today's answer. */
+function passes(quick: FastCheck, record: object): boolean {
+  try {
+    return quick(record);
+  } catch {
+    return false;
   }
 }
 
@@ -173,14 +209,23 @@ function sharedValid(c: Compiled, recordType: number | null): ValidationResult {
  * A validator for the given mode ('default': values outside a documented enum are warnings;
  * 'strict': they are errors). Compiles schemas/ on the first call per mode (throws BridgeError
  * INTERNAL only if the installed schemas are broken); later calls share the compiled set.
+ * `precheck: false` skips the yes/no pre-check (ajv alone): the same results, slower; for the
+ * tests that compare both paths.
  */
-export function createValidator(opts: { mode?: ValidationMode } = {}): RecordValidator {
+export function createValidator(opts: { mode?: ValidationMode; precheck?: boolean } = {}): RecordValidator {
   const mode: ValidationMode = opts.mode ?? 'default';
+  const precheck = opts.precheck !== false;
   const c = compiled(mode);
   return Object.freeze({
     mode,
-    validate: (record: unknown): ValidationResult => validateWith(c, record),
+    validate: (record: unknown): ValidationResult => validateWith(c, record, precheck),
   });
+}
+
+/** RecordType values whose schema the pre-check handles, and whether the common schema is one (for tests). */
+export function precheckedTypes(mode: ValidationMode = 'default'): { common: boolean; specific: number[] } {
+  const c = compiled(mode);
+  return { common: c.fastCommon !== null, specific: c.specificTypes.filter((n) => c.fastByType[n] !== null) };
 }
 
 /** RecordType values that have a schema of their own in schemas/ (e.g. [28, 41, 47, 64]). */
