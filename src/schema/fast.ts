@@ -242,6 +242,7 @@ export function compileFast(rootId: string, deps: FastDeps): FastCheck {
   const root = deps.schemas.get(rootId);
   if (root === undefined) throw new FastUnsupported(`no schema ${rootId}`);
   const entry = fnFor(root as Schema, rootId);
-  const source = `"use strict";\n${fns.join('\n')}\nreturn function check(v) { return f${entry}(v, 0); };`;
+  // The sourceURL names the schema in CPU profiles (as ajv's own code does).
+  const source = `"use strict";\n${fns.join('\n')}\nreturn function check(v) { return f${entry}(v, 0); };\n//# sourceURL=precheck:${rootId}`;
   return new Function('k', source)(consts) as FastCheck;
 }

@@ -28,6 +28,10 @@ const COMMON_ID = SCHEMA_BASE_URI + 'common.schema.json';
 export const MAX_ISSUES = 100;
 /** RecordType values up to this get a slot in the lookup array; larger ones use the common schema. */
 const TABLE_SIZE = 1024;
+/** See Compiled.misses: a type whose pre-check says "no" to more than a third of its records stops using it for a while. */
+const MISS_COST = 2;
+const MISS_LIMIT = 64;
+export const SKIP_RECORDS = 1000;
 
 const EMPTY: ValidationIssue[] = Object.freeze([]) as unknown as ValidationIssue[];
 
@@ -42,6 +46,14 @@ interface Compiled {
    */
   readonly fastByType: Array<FastCheck | null>;
   readonly fastCommon: FastCheck | null;
+  /**
+   * Per RecordType slot (TABLE_SIZE: types without a slot): a "no" costs the pre-check on top of
+   * ajv, so a stream where most records of a type warn (an undocumented value in every record)
+   * would be slower than ajv alone. `misses` rises by MISS_COST per "no" and falls by 1 per "yes";
+   * at MISS_LIMIT the type skips the pre-check for the next SKIP_RECORDS records, then tries again.
+   */
+  readonly misses: Int32Array;
+  readonly skip: Int32Array;
   /** Record types that have a schema of their own. */
   readonly specificTypes: readonly number[];
   readonly sink: WarningSink;
@@ -105,7 +117,9 @@ function compile(mode: ValidationMode, dir: string): Compiled {
   for (const [n, id] of specific) {
     if (n < TABLE_SIZE) fastByType[n] = fast(id);
   }
-  return { mode, common, byType, fastByType, fastCommon, specificTypes: [...specific.keys()].sort((a, b) => a - b), sink, validResults: [] };
+  const misses = new Int32Array(TABLE_SIZE + 1);
+  const skip = new Int32Array(TABLE_SIZE + 1);
+  return { mode, common, byType, fastByType, fastCommon, misses, skip, specificTypes: [...specific.keys()].sort((a, b) => a - b), sink, validResults: [] };
 }
 
 function compiled(mode: ValidationMode): Compiled {
@@ -149,7 +163,10 @@ function invalid(recordType: number | null, errors: ValidationIssue[], warnings:
   return { valid: false, recordType, errors, warnings: warnings ?? EMPTY };
 }
 
-function validateWith(c: Compiled, record: unknown, precheck: boolean): ValidationResult {
+/** 'off': ajv alone; 'adaptive': the pre-check, skipped for a while where it keeps saying no; 'always': on every record. */
+type Precheck = 'off' | 'adaptive' | 'always';
+
+function validateWith(c: Compiled, record: unknown, precheck: Precheck): ValidationResult {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     const what = record === null ? 'null' : Array.isArray(record) ? 'an array' : typeof record;
     return invalid(null, [{ path: '', message: `must be an object (a record), not ${what}`, keyword: 'type' }], null);
@@ -167,7 +184,19 @@ function validateWith(c: Compiled, record: unknown, precheck: boolean): Validati
         quick = c.fastByType[rt];
       }
     }
-    if (precheck && quick !== null && passes(quick, record)) return sharedValid(c, recordType);
+    if (precheck === 'always') {
+      if (quick !== null && passes(quick, record)) return sharedValid(c, recordType);
+    } else if (precheck === 'adaptive' && quick !== null) {
+      const slot = recordType !== null && recordType >= 0 && recordType < TABLE_SIZE ? recordType : TABLE_SIZE;
+      if (c.skip[slot] > 0) c.skip[slot]--;
+      else if (passes(quick, record)) {
+        if (c.misses[slot] > 0) c.misses[slot]--;
+        return sharedValid(c, recordType);
+      } else if ((c.misses[slot] += MISS_COST) >= MISS_LIMIT) {
+        c.misses[slot] = 0;
+        c.skip[slot] = SKIP_RECORDS;
+      }
+    }
     c.sink.warnings = null;
     const ok = fn(record);
     const warnings = c.sink.warnings as ValidationIssue[] | null;
@@ -209,12 +238,13 @@ function sharedValid(c: Compiled, recordType: number | null): ValidationResult {
  * A validator for the given mode ('default': values outside a documented enum are warnings;
  * 'strict': they are errors). Compiles schemas/ on the first call per mode (throws BridgeError
  * INTERNAL only if the installed schemas are broken); later calls share the compiled set.
- * `precheck: false` skips the yes/no pre-check (ajv alone): the same results, slower; for the
- * tests that compare both paths.
+ * `precheck` is for the tests that compare the paths (all give the same results): false is ajv
+ * alone, 'always' the pre-check on every record, the default (true) the pre-check except where it
+ * keeps saying no (see Compiled.misses).
  */
-export function createValidator(opts: { mode?: ValidationMode; precheck?: boolean } = {}): RecordValidator {
+export function createValidator(opts: { mode?: ValidationMode; precheck?: boolean | 'always' } = {}): RecordValidator {
   const mode: ValidationMode = opts.mode ?? 'default';
-  const precheck = opts.precheck !== false;
+  const precheck: Precheck = opts.precheck === false ? 'off' : opts.precheck === 'always' ? 'always' : 'adaptive';
   const c = compiled(mode);
   return Object.freeze({
     mode,
@@ -226,6 +256,12 @@ export function createValidator(opts: { mode?: ValidationMode; precheck?: boolea
 export function precheckedTypes(mode: ValidationMode = 'default'): { common: boolean; specific: number[] } {
   const c = compiled(mode);
   return { common: c.fastCommon !== null, specific: c.specificTypes.filter((n) => c.fastByType[n] !== null) };
+}
+
+/** Records the given RecordType will still validate without the pre-check (for tests; see Compiled.misses). */
+export function precheckSkipping(recordType: number, mode: ValidationMode = 'default'): number {
+  const c = compiled(mode);
+  return c.skip[recordType >= 0 && recordType < TABLE_SIZE ? recordType : TABLE_SIZE];
 }
 
 /** RecordType values that have a schema of their own in schemas/ (e.g. [28, 41, 47, 64]). */

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createValidator, precheckedTypes, specificRecordTypes, SCHEMA_BASE_URI } from '../../src/schema/validator';
+import { createValidator, precheckedTypes, precheckSkipping, SKIP_RECORDS, specificRecordTypes, SCHEMA_BASE_URI } from '../../src/schema/validator';
 import { compileFast, FastUnsupported, MAX_DEPTH, type FastDeps } from '../../src/schema/fast';
 import { RECORD_FORMATS } from '../../src/schema/formats';
 import { packageRoot, schemasDir } from '../../src/paths';
@@ -23,9 +23,10 @@ import type { RecordContext } from '../../src/emulator/records/common';
 import { docExamples, REAL_RECORDS, sampleBlob, type Rec } from './helpers';
 
 const MODES: ValidationMode[] = ['default', 'strict'];
-const both: Record<ValidationMode, { fast: RecordValidator; full: RecordValidator }> = {
-  default: { fast: createValidator(), full: createValidator({ precheck: false }) },
-  strict: { fast: createValidator({ mode: 'strict' }), full: createValidator({ mode: 'strict', precheck: false }) },
+// 'always': the adaptive default would stop pre-checking types the (mostly invalid) mutants keep failing.
+const both: Record<ValidationMode, { fast: RecordValidator; full: RecordValidator; adaptive: RecordValidator }> = {
+  default: { fast: createValidator({ precheck: 'always' }), full: createValidator({ precheck: false }), adaptive: createValidator() },
+  strict: { fast: createValidator({ mode: 'strict', precheck: 'always' }), full: createValidator({ mode: 'strict', precheck: false }), adaptive: createValidator({ mode: 'strict' }) },
 };
 
 let compared = 0;
@@ -39,6 +40,7 @@ function same(rec: unknown, what: string): void {
     const a = both[mode].fast.validate(rec);
     const b = both[mode].full.validate(rec);
     assert.deepStrictEqual(a, b, `${mode}: ${what}`);
+    assert.deepStrictEqual(both[mode].adaptive.validate(rec), b, `${mode} (adaptive): ${what}`);
     compared++;
     if (mode === 'default') {
       if (!b.valid) fullInvalid++;
@@ -234,6 +236,25 @@ describe('schema/validator pre-check (fast path) against ajv alone', function ()
       same(r, JSON.stringify(r).slice(0, 200));
       for (let k = 0; k < 40; k++) same(mutate(r, rng, names), 'mutated real record');
     }
+  });
+
+  it('a type whose records keep warning stops using the pre-check for a while, with the same results', () => {
+    const warned = (): Rec => ({ ...(generated(1).find((r) => r.RecordType === 28) ?? {}), DetectionType: 'Sideways' });
+    const clean = generated(1).find((r) => r.RecordType === 28) ?? {};
+    // Drain whatever earlier tests left.
+    while (precheckSkipping(28) > 0) both.default.adaptive.validate(clean);
+    for (let i = 0; i < 10; i++) same(clean, 'clean');
+    assert.equal(precheckSkipping(28), 0);
+    const w = warned();
+    for (let i = 0; i < 40 && precheckSkipping(28) === 0; i++) same(w, 'warned');
+    assert.ok(precheckSkipping(28) > 0, 'skipping after a run of warned records');
+    const skipping41 = precheckSkipping(41);
+    same(w, 'warned, skipping');
+    same(clean, 'clean, skipping');
+    assert.equal(precheckSkipping(41), skipping41, 'other types are not affected');
+    for (let i = 0; i < SKIP_RECORDS && precheckSkipping(28) > 0; i++) both.default.adaptive.validate(clean);
+    assert.equal(precheckSkipping(28), 0);
+    same(clean, 'clean, pre-checked again');
   });
 
   describe('hostile input', () => {
