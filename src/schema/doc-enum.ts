@@ -19,7 +19,7 @@ import type { ValidationIssue, ValidationMode } from '../contracts';
 
 export const DOC_ENUM = 'x-docEnum';
 
-type DocEnumSchema = Array<string | number> | { values?: Array<string | number>; ignoreCase?: boolean; table?: string };
+export type DocEnumSchema = Array<string | number> | { values?: Array<string | number>; ignoreCase?: boolean; table?: string };
 
 /** Where default-mode warnings go while one record is validated (validation is synchronous). */
 export interface WarningSink {
@@ -27,6 +27,8 @@ export interface WarningSink {
 }
 
 const MAX_SHOWN = 12;
+/** Integer value sets up to this value also get a bitmap (RecordType's table reaches a few hundred). */
+const MAX_BITS = 4096;
 /**
  * Warnings kept per record; beyond, one summary entry counts the rest. A record with 30,000
  * attachments each outside an enum would otherwise carry megabytes of warnings into its event.
@@ -43,6 +45,10 @@ function show(v: string | number): string {
 class DocEnumCheck {
   private readonly numbers = new Set<number>();
   private readonly strings = new Set<string>();
+  /** The listed strings as written: with ignoreCase, most values match one as is, without toLowerCase. */
+  private readonly exact = new Set<string>();
+  /** bits[n] === 1 for each listed n in [0, bits.length): an array index instead of a Set lookup. */
+  private readonly bits: Uint8Array;
   private readonly ignoreCase: boolean;
   private readonly listed: string;
 
@@ -62,16 +68,31 @@ class DocEnumCheck {
     this.ignoreCase = ignoreCase;
     for (const v of values) {
       if (typeof v === 'number') this.numbers.add(v);
-      else this.strings.add(ignoreCase ? v.toLowerCase() : v);
+      else {
+        this.strings.add(ignoreCase ? v.toLowerCase() : v);
+        this.exact.add(v);
+      }
     }
+    let max = -1;
+    for (const n of this.numbers) if (Number.isInteger(n) && n >= 0 && n < MAX_BITS && n > max) max = n;
+    this.bits = new Uint8Array(max + 1);
+    for (const n of this.numbers) if (Number.isInteger(n) && n >= 0 && n <= max) this.bits[n] = 1;
     if (!Array.isArray(schema) && schema.table !== undefined) this.listed = `the ${values.length} ${schema.table} values in schemas/record-types.json`;
     else this.listed = values.slice(0, MAX_SHOWN).map(show).join(', ') + (values.length > MAX_SHOWN ? `, … (${values.length} values)` : '');
   }
 
   /** True for a documented value, and for other types (the `type` keyword's business). Allocates nothing. */
   known(data: unknown): boolean {
-    if (typeof data === 'number') return this.numbers.size === 0 || this.numbers.has(data);
-    if (typeof data === 'string') return this.strings.size === 0 || this.strings.has(this.ignoreCase ? data.toLowerCase() : data);
+    if (typeof data === 'number') {
+      if (this.numbers.size === 0) return true;
+      // Every listed integer in range is in bits, so in range bits is the whole answer (-0 reads bits[0], as Set.has(-0) finds 0).
+      if (data >= 0 && data < this.bits.length && Number.isInteger(data)) return this.bits[data] === 1;
+      return this.numbers.has(data);
+    }
+    if (typeof data === 'string') {
+      if (this.strings.size === 0 || this.exact.has(data)) return true;
+      return this.ignoreCase && this.strings.has(data.toLowerCase());
+    }
     return true;
   }
 
@@ -98,7 +119,12 @@ class DocEnumCheck {
  * record was most of the ~400 bytes validation allocated. The generated code now only calls
  * `known(data)`; the path and the message are built when a value is undocumented.
  */
-export function addDocEnumKeyword(ajv: Ajv, mode: ValidationMode, sink: WarningSink, tables: Record<string, Readonly<Record<string, string>>>): void {
+export function addDocEnumKeyword(
+  ajv: Ajv,
+  mode: ValidationMode,
+  sink: WarningSink,
+  tables: Record<string, Readonly<Record<string, string>>>,
+): (schema: DocEnumSchema) => (data: unknown) => boolean {
   const checks = new WeakMap<object, DocEnumCheck>();
   const checkFor = (schema: DocEnumSchema): DocEnumCheck => {
     let c = checks.get(schema);
@@ -135,4 +161,9 @@ export function addDocEnumKeyword(ajv: Ajv, mode: ValidationMode, sink: WarningS
       gen.if(_`!${check}.known(${data})`, () => gen.code(_`${check}.warn(${data}, ${strConcat(N.instancePath, it.errorPath)})`));
     },
   });
+  // The membership test alone, for the yes/no pre-check (fast.ts): the same check object ajv calls.
+  return (schema) => {
+    const c = checkFor(schema);
+    return (data) => c.known(data);
+  };
 }

@@ -16,7 +16,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { RecordValidator, ValidationIssue, ValidationMode, ValidationResult } from '../contracts';
 import { schemasDir } from '../paths';
 import { BridgeError } from '../errors';
-import { addRecordFormats } from './formats';
+import { RECORD_FORMATS, addRecordFormats } from './formats';
+import { compileFast, FastUnsupported, type FastCheck } from './fast';
 import { addDocEnumKeyword, type WarningSink } from './doc-enum';
 import { RECORD_TYPE_TABLES } from './record-types';
 
@@ -27,6 +28,10 @@ const COMMON_ID = SCHEMA_BASE_URI + 'common.schema.json';
 export const MAX_ISSUES = 100;
 /** RecordType values up to this get a slot in the lookup array; larger ones use the common schema. */
 const TABLE_SIZE = 1024;
+/** See Compiled.misses: a type whose pre-check says "no" to more than a third of its records stops using it for a while. */
+const MISS_COST = 2;
+const MISS_LIMIT = 64;
+export const SKIP_RECORDS = 1000;
 
 const EMPTY: ValidationIssue[] = Object.freeze([]) as unknown as ValidationIssue[];
 
@@ -35,6 +40,20 @@ interface Compiled {
   readonly common: ValidateFunction;
   /** byType[n] = validator for RecordType n (the common one when n has no schema of its own). */
   readonly byType: ValidateFunction[];
+  /**
+   * The yes/no pre-check per RecordType (fast.ts), null where a schema has something it does not
+   * handle. Yes means ajv would say valid with no warnings; otherwise ajv runs and its answer stands.
+   */
+  readonly fastByType: Array<FastCheck | null>;
+  readonly fastCommon: FastCheck | null;
+  /**
+   * Per RecordType slot (TABLE_SIZE: types without a slot): a "no" costs the pre-check on top of
+   * ajv, so a stream where most records of a type warn (an undocumented value in every record)
+   * would be slower than ajv alone. `misses` rises by MISS_COST per "no" and falls by 1 per "yes";
+   * at MISS_LIMIT the type skips the pre-check for the next SKIP_RECORDS records, then tries again.
+   */
+  readonly misses: Int32Array;
+  readonly skip: Int32Array;
   /** Record types that have a schema of their own. */
   readonly specificTypes: readonly number[];
   readonly sink: WarningSink;
@@ -59,7 +78,8 @@ function compile(mode: ValidationMode, dir: string): Compiled {
   const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true, strict: true, strictRequired: false, validateFormats: true });
   addFormats(ajv);
   addRecordFormats(ajv);
-  addDocEnumKeyword(ajv, mode, sink, RECORD_TYPE_TABLES as unknown as Record<string, Readonly<Record<string, string>>>);
+  const docEnum = addDocEnumKeyword(ajv, mode, sink, RECORD_TYPE_TABLES as unknown as Record<string, Readonly<Record<string, string>>>);
+  const byId = new Map<string, object>();
 
   const specific = new Map<number, string>();
   for (const file of listSchemaFiles(dir)) {
@@ -70,6 +90,7 @@ function compile(mode: ValidationMode, dir: string): Compiled {
       throw new BridgeError('INTERNAL', `schema ${file} is not valid JSON (${(e as Error).message}); reinstall the package`, { cause: e });
     }
     ajv.addSchema(schema);
+    if (typeof schema.$id === 'string') byId.set(schema.$id, schema);
     const m = /^(\d+)\.schema\.json$/.exec(path.basename(file));
     if (m && path.dirname(file) === dir && schema.$id) specific.set(Number(m[1]), schema.$id);
   }
@@ -83,7 +104,22 @@ function compile(mode: ValidationMode, dir: string): Compiled {
   for (const [n, id] of specific) {
     if (n < TABLE_SIZE) byType[n] = get(id);
   }
-  return { mode, common, byType, specificTypes: [...specific.keys()].sort((a, b) => a - b), sink, validResults: [] };
+  const fast = (id: string): FastCheck | null => {
+    try {
+      return compileFast(id, { schemas: byId, formats: RECORD_FORMATS, docEnum });
+    } catch (e) {
+      if (e instanceof FastUnsupported) return null;
+      throw e;
+    }
+  };
+  const fastCommon = fast(COMMON_ID);
+  const fastByType = new Array<FastCheck | null>(TABLE_SIZE).fill(fastCommon);
+  for (const [n, id] of specific) {
+    if (n < TABLE_SIZE) fastByType[n] = fast(id);
+  }
+  const misses = new Int32Array(TABLE_SIZE + 1);
+  const skip = new Int32Array(TABLE_SIZE + 1);
+  return { mode, common, byType, fastByType, fastCommon, misses, skip, specificTypes: [...specific.keys()].sort((a, b) => a - b), sink, validResults: [] };
 }
 
 function compiled(mode: ValidationMode): Compiled {
@@ -127,19 +163,39 @@ function invalid(recordType: number | null, errors: ValidationIssue[], warnings:
   return { valid: false, recordType, errors, warnings: warnings ?? EMPTY };
 }
 
-function validateWith(c: Compiled, record: unknown): ValidationResult {
+/** 'off': ajv alone; 'adaptive': the pre-check, skipped for a while where it keeps saying no; 'always': on every record. */
+type Precheck = 'off' | 'adaptive' | 'always';
+
+function validateWith(c: Compiled, record: unknown, precheck: Precheck): ValidationResult {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     const what = record === null ? 'null' : Array.isArray(record) ? 'an array' : typeof record;
     return invalid(null, [{ path: '', message: `must be an object (a record), not ${what}`, keyword: 'type' }], null);
   }
   let rt: unknown;
   let fn: ValidateFunction = c.common;
+  let quick: FastCheck | null = c.fastCommon;
   let recordType: number | null = null;
   try {
     rt = (record as { RecordType?: unknown }).RecordType;
     if (typeof rt === 'number' && Number.isInteger(rt)) {
       recordType = rt;
-      if (rt >= 0 && rt < TABLE_SIZE) fn = c.byType[rt];
+      if (rt >= 0 && rt < TABLE_SIZE) {
+        fn = c.byType[rt];
+        quick = c.fastByType[rt];
+      }
+    }
+    if (precheck === 'always') {
+      if (quick !== null && passes(quick, record)) return sharedValid(c, recordType);
+    } else if (precheck === 'adaptive' && quick !== null) {
+      const slot = recordType !== null && recordType >= 0 && recordType < TABLE_SIZE ? recordType : TABLE_SIZE;
+      if (c.skip[slot] > 0) c.skip[slot]--;
+      else if (passes(quick, record)) {
+        if (c.misses[slot] > 0) c.misses[slot]--;
+        return sharedValid(c, recordType);
+      } else if ((c.misses[slot] += MISS_COST) >= MISS_LIMIT) {
+        c.misses[slot] = 0;
+        c.skip[slot] = SKIP_RECORDS;
+      }
     }
     c.sink.warnings = null;
     const ok = fn(record);
@@ -158,6 +214,15 @@ function validateWith(c: Compiled, record: unknown): ValidationResult {
   }
 }
 
+/** The pre-check's yes; a throw (getter, proxy, stack) is a no: ajv then gives today's answer. */
+function passes(quick: FastCheck, record: object): boolean {
+  try {
+    return quick(record);
+  } catch {
+    return false;
+  }
+}
+
 function sharedValid(c: Compiled, recordType: number | null): ValidationResult {
   const slot = recordType !== null && recordType >= 0 && recordType < TABLE_SIZE ? recordType : -1;
   if (slot < 0) return { valid: true, recordType, errors: EMPTY, warnings: EMPTY };
@@ -173,14 +238,30 @@ function sharedValid(c: Compiled, recordType: number | null): ValidationResult {
  * A validator for the given mode ('default': values outside a documented enum are warnings;
  * 'strict': they are errors). Compiles schemas/ on the first call per mode (throws BridgeError
  * INTERNAL only if the installed schemas are broken); later calls share the compiled set.
+ * `precheck` is for the tests that compare the paths (all give the same results): false is ajv
+ * alone, 'always' the pre-check on every record, the default (true) the pre-check except where it
+ * keeps saying no (see Compiled.misses).
  */
-export function createValidator(opts: { mode?: ValidationMode } = {}): RecordValidator {
+export function createValidator(opts: { mode?: ValidationMode; precheck?: boolean | 'always' } = {}): RecordValidator {
   const mode: ValidationMode = opts.mode ?? 'default';
+  const precheck: Precheck = opts.precheck === false ? 'off' : opts.precheck === 'always' ? 'always' : 'adaptive';
   const c = compiled(mode);
   return Object.freeze({
     mode,
-    validate: (record: unknown): ValidationResult => validateWith(c, record),
+    validate: (record: unknown): ValidationResult => validateWith(c, record, precheck),
   });
+}
+
+/** RecordType values whose schema the pre-check handles, and whether the common schema is one (for tests). */
+export function precheckedTypes(mode: ValidationMode = 'default'): { common: boolean; specific: number[] } {
+  const c = compiled(mode);
+  return { common: c.fastCommon !== null, specific: c.specificTypes.filter((n) => c.fastByType[n] !== null) };
+}
+
+/** Records the given RecordType will still validate without the pre-check (for tests; see Compiled.misses). */
+export function precheckSkipping(recordType: number, mode: ValidationMode = 'default'): number {
+  const c = compiled(mode);
+  return c.skip[recordType >= 0 && recordType < TABLE_SIZE ? recordType : TABLE_SIZE];
 }
 
 /** RecordType values that have a schema of their own in schemas/ (e.g. [28, 41, 47, 64]). */
