@@ -128,6 +128,7 @@ function lastMetaKey(record: Record<string, unknown>): string {
 // As `run` does at start (src/commands/run.ts): the bench measures the product as it runs.
 tuneHeap();
 boundYoungGeneration();
+if (process.env.BENCH_V8_FLAGS) require("node:v8").setFlagsFromString(process.env.BENCH_V8_FLAGS); // experiments only
 
 serve({
   async run(a: BridgeRunArgs): Promise<BridgeRunResult> {
@@ -223,6 +224,20 @@ serve({
             }
             process.stderr.write(`alloc stats ${JSON.stringify((globalThis as any).__st)}\n`);
             process.stderr.write(`smaps rss KiB ${JSON.stringify(Object.fromEntries(by))}\n`);
+            if (process.env.BENCH_HEAP_SPACES === 'maps') {
+              // Every mapping over 512 KiB resident: size, perms, name (arenas are 64 MiB reservations).
+              let hdr = '';
+              const lines: string[] = [];
+              for (const line of require('node:fs').readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+                if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) hdr = line;
+                else if (line.startsWith('Rss:') && parseInt(line.slice(4), 10) > 512) {
+                  const [range, perms, , , , name] = hdr.split(/\s+/);
+                  const [a, b] = range.split('-').map((x) => parseInt(x, 16));
+                  lines.push(`${String(parseInt(line.slice(4), 10)).padStart(8)} KiB rss of ${String(((b - a) / 1024) | 0).padStart(8)} KiB ${perms} ${name ?? ''}`);
+                }
+              }
+              require('node:fs').writeFileSync(`/tmp/o365fb-maps-${atMarks.length}.txt`, lines.sort().reverse().join('\n') + '\n');
+            }
             for (const sp of require('node:v8').getHeapSpaceStatistics()) process.stderr.write(`heap space ${sp.space_name}: size ${(sp.space_size / 1048576).toFixed(1)} used ${(sp.space_used_size / 1048576).toFixed(1)} MiB\n`);
           }
           if (snapDir) require('node:v8').writeHeapSnapshot(path.join(snapDir, `mark-${atMarks[atMarks.length - 1].mark}.heapsnapshot`));
