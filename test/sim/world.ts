@@ -247,7 +247,8 @@ export class World {
       const records: SimRecord[] = [];
       for (let i = 0; i < spec.records; i++) {
         const key = `b${b}r${i}`;
-        let id: string | undefined = `id-${b}-${i}`;
+        // GUIDs (what Microsoft sends, kept in DeliveredIds' typed-array tables) and, in every third blob, other strings (its Sets).
+        let id: string | undefined = b % 3 === 2 ? `id-${b}-${i}` : `${b.toString(16).padStart(8, '0')}-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
         const noIdKind = spec.noId.includes(i) ? n++ % 3 : -1;
         if (spec.reDelivered === i && firstIds.length > 0) id = firstIds[b % firstIds.length];
         const body: Record<string, unknown> = { SimKey: key, RecordType: 1, CreationTime: new Date(created).toISOString().slice(0, 19), Operation: 'Op' };
