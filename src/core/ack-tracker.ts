@@ -31,6 +31,7 @@
 import type { Checkpoint, LostEntry, LostRangeEntry } from '../state/checkpoint';
 import { MAX_GAPS, MAX_LOST } from '../state/checkpoint';
 import type { Logger } from '../obs/log';
+import type { Ids } from './guid-table';
 import type { DeliveredIds } from './dedup';
 import type { LostRecord } from './delivery';
 import type { Clock } from './limits';
@@ -147,7 +148,7 @@ export class AckTracker {
    * A batch of `unit` was acknowledged: its records' Ids are delivered (de-dup), and the records it
    * had to give up on are recorded as lost.
    */
-  batchAcked(unit: Unit, ids: readonly string[], lost: readonly LostRecord[]): void {
+  batchAcked(unit: Unit, ids: Ids, lost: readonly LostRecord[]): void {
     const { tenantId, delivered } = this.d;
     if (lost.length === 0) {
       delivered.addAll(tenantId, ids);
@@ -156,7 +157,7 @@ export class AckTracker {
     const gone = new Set(lost.map((l) => l.recordId));
     delivered.addAll(
       tenantId,
-      ids.filter((id) => !gone.has(id)),
+      [...ids].filter((id) => !gone.has(id)),
     );
     const at = new Date(this.d.clock.now()).toISOString();
     for (const l of lost) {

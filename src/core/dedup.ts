@@ -1,4 +1,4 @@
-import { GuidTable, parseGuid } from './guid-table';
+import { GuidClaimTable, GuidTable, guidWords, IdList, parseGuid, type Ids } from './guid-table';
 
 /**
  * Bounded memory of recently delivered record Ids, to drop records Microsoft re-delivers.
@@ -75,7 +75,7 @@ export class DeliveredIds {
    */
   constructor(
     capacity = 200_000,
-    private readonly onAdded?: (tenantId: string, ids: readonly string[]) => void,
+    private readonly onAdded?: (tenantId: string, ids: Ids) => void,
   ) {
     this.half = Math.floor(capacity / 2);
     this.enabled = capacity > 0;
@@ -102,10 +102,11 @@ export class DeliveredIds {
   }
 
   has(tenantId: string, id: string): boolean {
-    const h = idHash(id) & this.mask;
+    const guid = parseGuid(id);
+    const h = (guid ? guidHash() : idHash(id)) & this.mask;
     const bit = 1 << (h & 31);
     if (((this.youngBits[h >>> 5] | this.oldBits[h >>> 5]) & bit) === 0) return false;
-    if (parseGuid(id)) {
+    if (guid) {
       const n = this.tenantNos.get(tenantId);
       return n !== undefined && (this.youngGuids.has(n) || this.oldGuids.has(n));
     }
@@ -149,12 +150,12 @@ export class DeliveredIds {
 
   /** Adds to the young generation (counted once, however often it comes). */
   private putIn(tenantId: string, id: string): void {
-    const h = idHash(id) & this.mask;
-    this.youngBits[h >>> 5] |= 1 << (h & 31);
     if (parseGuid(id)) {
-      if (this.youngGuids.add(this.tenantNo(tenantId))) this.youngSize++;
+      this.putGuid(this.tenantNo(tenantId));
       return;
     }
+    const h = idHash(id) & this.mask;
+    this.youngBits[h >>> 5] |= 1 << (h & 31);
     let s = this.young.get(tenantId);
     if (s === undefined) this.young.set(tenantId, (s = new Set()));
     const before = s.size;
@@ -169,15 +170,37 @@ export class DeliveredIds {
   }
 
   /** Several Ids of one acknowledged batch. */
-  addAll(tenantId: string, ids: readonly string[]): void {
+  addAll(tenantId: string, ids: Ids): void {
     if (ids.length === 0) return;
     if (this.half > 0) {
-      for (let i = 0; i < ids.length; i++) {
-        if (this.youngSize >= this.half) this.rotate();
-        this.putIn(tenantId, ids[i]);
+      if (ids instanceof IdList) {
+        // The GUIDs go in as words, without making their strings again.
+        const no = this.tenantNo(tenantId);
+        for (let i = 0; i < ids.guidCount; i++) {
+          if (this.youngSize >= this.half) this.rotate();
+          ids.loadGuid(i);
+          this.putGuid(no);
+        }
+        const others = ids.others();
+        for (let i = 0; i < others.length; i++) {
+          if (this.youngSize >= this.half) this.rotate();
+          this.putIn(tenantId, others[i]);
+        }
+      } else {
+        for (let i = 0; i < ids.length; i++) {
+          if (this.youngSize >= this.half) this.rotate();
+          this.putIn(tenantId, ids[i]);
+        }
       }
     }
     this.onAdded?.(tenantId, ids);
+  }
+
+  /** The GUID in guidWords, for tenant number `no`, into the young generation. */
+  private putGuid(no: number): void {
+    const h = guidHash() & this.mask;
+    this.youngBits[h >>> 5] |= 1 << (h & 31);
+    if (this.youngGuids.add(no)) this.youngSize++;
   }
 
   /** Ids acknowledged in an earlier run (loaded from the state dir at start): not reported to onAdded. */
@@ -202,7 +225,7 @@ export class DeliveredIds {
   }
 
   /** The batch with `outcome` settled: its claims end. */
-  unclaim(keys: readonly string[], outcome: Promise<boolean>): void {
+  unclaim(keys: Ids, outcome: Promise<boolean>): void {
     for (const k of keys) {
       const [t, id] = splitKey(k);
       this.tenant(t).unclaim([id], outcome);
@@ -215,6 +238,12 @@ export class DeliveredIds {
 }
 
 const KEY_SEP = '\u0000';
+
+/** The Bloom hash of the GUID in guidWords (its words are random already: one mix). */
+function guidHash(): number {
+  const h = Math.imul(guidWords[0] ^ guidWords[1] ^ guidWords[2] ^ guidWords[3], 0x9e3779b1);
+  return (h ^ (h >>> 16)) >>> 0;
+}
 
 /** FNV-1a over the Id's UTF-16 code units: cheap, and Ids (GUIDs mostly) spread well. */
 function idHash(s: string): number {
@@ -233,7 +262,15 @@ function splitKey(key: string): [string, string] {
  * and the Claims a batcher marks its records with (its "keys" are then plain Ids).
  */
 export class TenantIds {
+  /** Claims of GUID Ids: Id → the number of the outcome it waits for (see outcomeNo). */
+  private readonly claimed = new GuidClaimTable();
+  /** Claims of other Ids. */
   private readonly inFlight = new Map<string, Promise<boolean>>();
+  /** Outcome numbers in use: the promise, and how many GUID claims hold it. */
+  private readonly outcomes: Array<Promise<boolean> | undefined> = [undefined];
+  private readonly refs: number[] = [0];
+  private readonly numbers = new Map<Promise<boolean>, number>();
+  private readonly freeNumbers: number[] = [];
 
   constructor(
     private readonly all: DeliveredIds,
@@ -248,18 +285,74 @@ export class TenantIds {
 
   /** See DeliveredIds.pending. */
   pending(id: string): Promise<boolean> | undefined {
-    return this.enabled ? this.inFlight.get(id) : undefined;
+    if (!this.enabled) return undefined;
+    if (parseGuid(id)) {
+      if (this.claimed.size === 0) return undefined;
+      const n = this.claimed.get();
+      return n === 0 ? undefined : this.outcomes[n];
+    }
+    return this.inFlight.get(id);
   }
 
   claim(id: string, outcome: Promise<boolean>): void {
-    if (this.enabled && !this.inFlight.has(id)) this.inFlight.set(id, outcome);
+    if (!this.enabled) return;
+    if (parseGuid(id)) {
+      if (this.claimed.get() !== 0) return;
+      const n = this.numberOf(outcome); // leaves guidWords alone
+      this.claimed.setIfAbsent(n);
+      this.refs[n]++;
+      return;
+    }
+    if (!this.inFlight.has(id)) this.inFlight.set(id, outcome);
   }
 
-  unclaim(ids: readonly string[], outcome: Promise<boolean>): void {
+  unclaim(ids: Ids, outcome: Promise<boolean>): void {
+    if (!this.enabled) return;
+    const n = this.numbers.get(outcome);
+    if (ids instanceof IdList) {
+      if (n !== undefined) for (let i = 0; i < ids.guidCount; i++) this.dropClaim(ids, i, n);
+      this.unclaimTexts(ids.others(), outcome);
+      return;
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (parseGuid(id)) {
+        if (n !== undefined && this.claimed.deleteIf(n)) this.release(n);
+      } else if (this.inFlight.get(id) === outcome) this.inFlight.delete(id);
+    }
+  }
+
+  private dropClaim(ids: IdList, i: number, n: number): void {
+    ids.loadGuid(i);
+    if (this.claimed.deleteIf(n)) this.release(n);
+  }
+
+  private unclaimTexts(ids: readonly string[], outcome: Promise<boolean>): void {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       if (this.inFlight.get(id) === outcome) this.inFlight.delete(id);
     }
+  }
+
+  /** The number for `outcome` (one per batch part with claims), taken on its first claim. */
+  private numberOf(outcome: Promise<boolean>): number {
+    let n = this.numbers.get(outcome);
+    if (n === undefined) {
+      n = this.freeNumbers.pop() ?? this.outcomes.length;
+      this.outcomes[n] = outcome;
+      this.refs[n] = 0;
+      this.numbers.set(outcome, n);
+    }
+    return n;
+  }
+
+  /** One claim of outcome number n ended; the number is free once none is left. */
+  private release(n: number): void {
+    if (--this.refs[n] > 0) return;
+    const o = this.outcomes[n]!;
+    this.numbers.delete(o);
+    this.outcomes[n] = undefined;
+    this.freeNumbers.push(n);
   }
 }
 

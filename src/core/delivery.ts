@@ -15,6 +15,7 @@
  * so a parsed record lives only until it is added). When the window is full, `dispatch` waits, which
  * stops the blob reader, which stops reading the HTTP response: backpressure all the way to the API.
  */
+import { IdList, type Ids } from './guid-table';
 import type { BatchEncoder, EncodedBatch, OutEvent, Sink } from '../contracts';
 import { BridgeError, isBridgeError } from '../errors';
 import type { Logger } from '../obs/log';
@@ -108,7 +109,7 @@ export class Delivery {
    * returned object's `done` settles when the batch has its outcome (wrapped: an async function
    * returning a promise would flatten it and wait for the ack).
    */
-  async dispatch(events: OutEvent[], ids: readonly string[] = [], outcome?: Outcome): Promise<{ done: Promise<BatchReport> }> {
+  async dispatch(events: OutEvent[], ids: Ids = [], outcome?: Outcome): Promise<{ done: Promise<BatchReport> }> {
     await this.takeSlot();
     this.moveUnacked(events.length);
     const p = this.freeSlotAfter(this.deliverBatch(events, ids), events.length, outcome);
@@ -162,7 +163,7 @@ export class Delivery {
    * As dispatch, for a batch the batcher encoded as it filled (Sink.encoder): `report` holds what was
    * quarantined or lost on the way, `encoder` is undefined when nothing was encoded.
    */
-  async dispatchEncoded(encoder: BatchEncoder | undefined, events: number, ids: readonly string[], report: BatchReport, outcome?: Outcome): Promise<{ done: Promise<BatchReport> }> {
+  async dispatchEncoded(encoder: BatchEncoder | undefined, events: number, ids: Ids, report: BatchReport, outcome?: Outcome): Promise<{ done: Promise<BatchReport> }> {
     try {
       await this.takeSlot();
     } catch (e) {
@@ -232,7 +233,7 @@ export class Delivery {
     this.o.logger.error('event refused by the sink even reduced; recorded as lost', { code: err.code, recordId: who.recordId });
   }
 
-  private async deliverBatch(events: OutEvent[], ids: readonly string[]): Promise<BatchReport> {
+  private async deliverBatch(events: OutEvent[], ids: Ids): Promise<BatchReport> {
     const report: BatchReport = { acked: 0, quarantined: 0, lost: [] };
     const enc = this.encode(events, report);
     if (enc === null) return report; // every event of the batch was refused, even reduced
@@ -242,7 +243,7 @@ export class Delivery {
   }
 
   /** Sends `enc` until acknowledged, given up, or stopped (see the class comment); releases it after. */
-  private async send(enc: EncodedBatch, ids: readonly string[], report: BatchReport): Promise<BatchReport> {
+  private async send(enc: EncodedBatch, ids: Ids, report: BatchReport): Promise<BatchReport> {
     const total = enc.events;
     let firstFailure = 0;
     try {
@@ -377,10 +378,10 @@ export interface SentBatch {
   /** Position in the blob of its first and one past its last record (records are read in order). */
   from: number;
   to: number;
-  /** Usable record Ids of its events. */
-  ids: string[];
+  /** Usable record Ids of its events (GUIDs kept as words: guid-table.ts IdList). */
+  ids: IdList;
   /** Their de-dup keys, claimed as "on the way" until the batch settles. */
-  keys: string[];
+  keys: IdList;
   /** Events per record type (for the emitted counter). */
   types: Map<number | null, number>;
   /** Settles with the batch: true when acknowledged. */
@@ -391,7 +392,7 @@ export interface SentBatch {
 /** Where a batcher marks its records as on their way (DeliveredIds). */
 export interface Claims {
   claim(key: string, outcome: Promise<boolean>): void;
-  unclaim(keys: readonly string[], outcome: Promise<boolean>): void;
+  unclaim(keys: Ids, outcome: Promise<boolean>): void;
 }
 
 /** One blob read's share of a batch: its records in it, and how they ended. */
@@ -569,7 +570,7 @@ export class Lane {
   }
 
   private async hand(parts: Part[], enc: BatchEncoder | undefined, events: OutEvent[], n: number): Promise<{ done: Promise<BatchReport> }> {
-    const ids = parts.length === 1 ? parts[0].ids : parts.flatMap((p) => p.ids);
+    const ids = parts.length === 1 ? parts[0].ids : IdList.concat(parts.map((p) => p.ids));
     // Settled before the batch's slot is free (see Delivery.freeSlotAfter).
     const outcome: Outcome = (r) => {
       for (const p of parts) this.settled(p, r === null ? null : partReport(p, r));
@@ -629,7 +630,7 @@ function partReport(p: Part, r: BatchReport): BatchReport {
   const encoded = p.n - p.pre.lost.length;
   if (r.acked > 0 || encoded === 0) return { acked: encoded, quarantined: p.pre.quarantined, lost: p.pre.lost };
   const code = r.lost.length > 0 ? r.lost[r.lost.length - 1].code : 'SINK_REFUSED';
-  return { acked: 0, quarantined: 0, lost: [...p.pre.lost, ...p.ids.map((recordId) => ({ recordId, recordType: null, code }))] };
+  return { acked: 0, quarantined: 0, lost: [...p.pre.lost, ...[...p.ids].map((recordId) => ({ recordId, recordType: null, code }))] };
 }
 
 /** Collects one blob read's events into its lane's batches, and reports each of its parts' outcome exactly once. */
@@ -686,7 +687,7 @@ function newPart(owner: BlobBatcher): Part {
 function newBatch(from: number): SentBatch {
   let resolve!: (acked: boolean) => void;
   const outcome = new Promise<boolean>((r) => (resolve = r));
-  return { from, to: from, ids: [], keys: [], types: new Map(), outcome, resolve };
+  return { from, to: from, ids: new IdList(), keys: new IdList(), types: new Map(), outcome, resolve };
 }
 
 function emptyReport(): BatchReport {

@@ -23,6 +23,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { guidWords, IdList } from '../core/guid-table';
 import { safeFilePart, writeFileAtomic } from './checkpoint';
 import { allocLarge } from '../core/large-buffer';
 
@@ -234,16 +235,32 @@ export class RecentIdsStore {
   }
 
   /** Ids of records whose every event was acknowledged (the ack tracker's hand-over, once per batch). */
-  noteDelivered(ids: Iterable<string>, at: number = this.now()): void {
+  noteDelivered(ids: Iterable<string> | IdList, at: number = this.now()): void {
     if (this.maxIds === 0) return;
-    const list = Array.isArray(ids) ? (ids as string[]) : [...ids];
-    if (list.length === 0) return;
+    const words = ids instanceof IdList ? ids : undefined;
+    const list = words ? words.others() : Array.isArray(ids) ? (ids as string[]) : [...ids];
+    const guids = words ? words.guidCount : 0;
+    if (list.length + guids === 0) return;
     const b = this.bucketFor(at);
     const journal = this.journaling && !this.journalBroken;
     // The journal block is built as the entries are stored: 17 bytes a GUID.
-    let jb = journal ? Buffer.allocUnsafe(8 + list.length * 17) : undefined;
+    let jb = journal ? Buffer.allocUnsafe(8 + (list.length + guids) * 17) : undefined;
     let jp = 8;
     let n = 0;
+    // GUIDs held as words (an acknowledged batch's IdList): their 16 bytes without making strings.
+    for (let k = 0; k < guids; k++) {
+      words!.loadGuid(k);
+      const chunk = this.reserveGuid(b);
+      const off = b.lastEnd;
+      for (let w = 0; w < 4; w++) chunk.writeUInt32BE(guidWords[w], off + w * 4);
+      this.commitGuid(b);
+      if (jb) {
+        jb[jp] = TAG_GUID;
+        for (let q = 0; q < 16; q++) jb[jp + 1 + q] = chunk[off + q];
+        jp += 17;
+      }
+      n++;
+    }
     for (let k = 0; k < list.length; k++) {
       const id = list[k];
       if (typeof id !== 'string' || id === '') continue;
@@ -267,7 +284,7 @@ export class RecentIdsStore {
       n++;
       if (jb) {
         if (jp + 3 + bytes > jb.length) {
-          const grown = Buffer.allocUnsafe(Math.max(jb.length * 2, jp + 3 + bytes + (list.length - n) * 17));
+          const grown = Buffer.allocUnsafe(Math.max(jb.length * 2, jp + 3 + bytes + (list.length - k) * 17));
           jb.copy(grown, 0, 0, jp);
           jb = grown;
         }

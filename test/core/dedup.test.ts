@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { DeliveredIds, RecentIds, usableId } from '../../src/core/dedup';
-import { GuidTable, parseGuid } from '../../src/core/guid-table';
+import { GuidClaimTable, GuidTable, IdList, parseGuid } from '../../src/core/guid-table';
 
 describe('record-Id de-duplication', () => {
   it('remembers Ids, within a bound', () => {
@@ -90,6 +90,92 @@ describe('record-Id de-duplication', () => {
     parseGuid(ids[0]);
     assert.equal(t.has(1), false);
     for (const bad of ['', 'x'.repeat(36), ids[0].toUpperCase(), ids[0].slice(1) + 'a', ids[0].replace('-', '0'), ids[0].slice(0, 35) + 'g']) assert.equal(parseGuid(bad), false, bad);
+  });
+
+  // issue 17: claims of GUID Ids sit in a GUID-keyed table (no Id string held until the ack).
+  it('claims of GUID Ids behave as those of other Ids: first claim wins, only its batch ends it, per tenant', () => {
+    const d = new DeliveredIds(10);
+    const t = d.tenant('t1');
+    const g = randomUUID();
+    const first = new Promise<boolean>(() => undefined);
+    const second = new Promise<boolean>(() => undefined);
+    t.claim(g, first);
+    t.claim(g, second);
+    assert.equal(t.pending(g), first);
+    assert.equal(d.tenant('t2').pending(g), undefined, 'per tenant');
+    const list = new IdList();
+    list.push(g);
+    list.push('not-a-guid');
+    t.claim('not-a-guid', second);
+    t.unclaim(list, second);
+    assert.equal(t.pending(g), first, 'only the claiming batch ends its claim');
+    assert.equal(t.pending('not-a-guid'), undefined, 'the other Id was claimed by second: ended');
+    t.unclaim([g], first);
+    assert.equal(t.pending(g), undefined);
+    // The outcome's number is reused once its claims are gone.
+    const third = new Promise<boolean>(() => undefined);
+    t.claim(g, third);
+    assert.equal(t.pending(g), third);
+  });
+
+  it('the GUID claim table matches a Map under random claims and removals (backward-shift deletion)', () => {
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    // Few distinct GUIDs with shared words, so probe runs collide and wrap.
+    const pool: string[] = [];
+    for (let i = 0; i < 3000; i++) pool.push(`0000${(i % 7).toString(16)}000-0000-4000-8000-${(i * 7919).toString(16).padStart(12, '0')}`);
+    const t = new GuidClaimTable();
+    const model = new Map<string, number>();
+    for (let step = 0; step < 60_000; step++) {
+      const id = pool[rnd(pool.length)];
+      assert.ok(parseGuid(id));
+      if (rnd(3) === 0) {
+        const v = 1 + rnd(5);
+        const set = t.setIfAbsent(v);
+        assert.equal(set, !model.has(id));
+        if (set) model.set(id, v);
+      } else {
+        const v = 1 + rnd(5);
+        const del = t.deleteIf(v);
+        assert.equal(del, model.get(id) === v, `step ${step}`);
+        if (del) model.delete(id);
+      }
+      if (step % 5000 === 0) {
+        for (const p of pool) {
+          parseGuid(p);
+          assert.equal(t.get(), model.get(p) ?? 0);
+        }
+      }
+    }
+    assert.equal(t.size, model.size);
+  });
+
+  it('an IdList keeps GUIDs as words and gives back the same Ids; lists concatenate', () => {
+    const gs = [randomUUID(), randomUUID(), randomUUID()];
+    const a = new IdList();
+    a.push(gs[0]);
+    a.push('x-1');
+    a.push(gs[1]);
+    const b = new IdList();
+    for (let i = 0; i < 100; i++) b.push(i === 50 ? gs[2] : `y-${i}`);
+    assert.equal(a.length, 3);
+    assert.deepEqual(a.toArray(), [gs[0], gs[1], 'x-1'], 'GUIDs first, then the others, each in order');
+    const c = IdList.concat([a, new IdList(), b]);
+    assert.equal(c.length, 103);
+    assert.deepEqual(new Set(c), new Set([...a, ...b]));
+    const big = new IdList();
+    const many: string[] = [];
+    for (let i = 0; i < 1000; i++) many.push(randomUUID());
+    for (const g of many) big.push(g);
+    assert.deepEqual(big.toArray(), many, 'grows past its first 64');
+    // Acknowledged as words: DeliveredIds finds them as strings.
+    const d = new DeliveredIds(5000);
+    d.addAll('t', c);
+    for (const id of c) assert.ok(d.has('t', id), id);
+    assert.equal(d.has('t', randomUUID()), false);
   });
 
   it('only a non-empty string is a usable Id: a record without one is never a duplicate', () => {

@@ -231,7 +231,7 @@ describe('delivery: records on their way (claims for de-dup)', () => {
     const { d } = delivery(g.sink, { maxInFlight: 1, maxBatchBytes: 100 });
     const ids = new DeliveredIds(100);
     const other = await d.dispatch([ev('x')]); // holds the only slot
-    const b = d.batcher((sb, r) => r && sb.ids.forEach((id) => ids.add('t', id)), ids);
+    const b = d.batcher((sb, r) => r && sb.ids.toArray().forEach((id) => ids.add('t', id)), ids);
     const k1 = ids.key('t', 'r1');
     const k2 = ids.key('t', 'r2');
     assert.equal(b.add(ev('r1'), 60, 0, 'r1', 1, k1), undefined);
@@ -256,7 +256,7 @@ describe('delivery: records on their way (claims for de-dup)', () => {
     const { d } = delivery(g.sink, { maxInFlight: 1, maxBatchBytes: 100, signal: stop.signal });
     const ids = new DeliveredIds(100);
     const other = await d.dispatch([ev('x')]);
-    const b = d.batcher((sb, r) => r && sb.ids.forEach((id) => ids.add('t', id)), ids);
+    const b = d.batcher((sb, r) => r && sb.ids.toArray().forEach((id) => ids.add('t', id)), ids);
     const k2 = ids.key('t', 'r2');
     b.add(ev('r1'), 60, 0, 'r1', 1, ids.key('t', 'r1'));
     const waiting = b.add(ev('r2'), 60, 1, 'r2', 1, k2)!;
@@ -371,8 +371,8 @@ describe('delivery: lanes (batches shared by the reads of one tenant and content
     const { d } = delivery(f.sink, { maxBatchEvents: 4 });
     const lane = d.lane();
     const reports: Rep[] = [];
-    const a = lane.batcher((sb, r) => reports.push(['a', sb.from, sb.to, sb.ids, r]));
-    const b = lane.batcher((sb, r) => reports.push(['b', sb.from, sb.to, sb.ids, r]));
+    const a = lane.batcher((sb, r) => reports.push(['a', sb.from, sb.to, sb.ids.toArray(), r]));
+    const b = lane.batcher((sb, r) => reports.push(['b', sb.from, sb.to, sb.ids.toArray(), r]));
     assert.equal(a.add(ev('a0'), 10, 0, 'a0', 1), undefined);
     assert.equal(b.add(ev('b0'), 10, 0, 'b0', 1), undefined);
     assert.equal(a.add(ev('a1'), 10, 1, 'a1', 1), undefined);
@@ -481,8 +481,8 @@ describe('delivery: lanes (batches shared by the reads of one tenant and content
     const { d } = delivery(f.sink, { maxBatchEvents: 100 });
     const lane = d.lane();
     const reports: Rep[] = [];
-    const a = lane.batcher((sb, r) => reports.push(['a', sb.from, sb.to, sb.ids, r]));
-    const b = lane.batcher((sb, r) => reports.push(['b', sb.from, sb.to, sb.ids, r]));
+    const a = lane.batcher((sb, r) => reports.push(['a', sb.from, sb.to, sb.ids.toArray(), r]));
+    const b = lane.batcher((sb, r) => reports.push(['b', sb.from, sb.to, sb.ids.toArray(), r]));
     a.add(ev('a0'), 10, 0, 'a0', 1);
     b.add(ev('b0'), 10, 0, 'b0', 1);
     await a.settle(); // a's read failed: its event can't be taken out of the shared bytes

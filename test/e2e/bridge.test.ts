@@ -120,6 +120,9 @@ describe('bridge end to end (emulator → bridge → receiver)', function () {
   });
 
   it('quarantines invalid records with their reasons and counts content lost at the source', async () => {
+    // A fixed instant: the emulator's faults are drawn per hour slot, and at some hours of the day
+    // these 12 hours held no expired blob (the test failed at 14:30 UTC on 2026-12-02).
+    now = Date.UTC(2026, 10, 30, 12, 0, 0);
     emu = await startEmulator({
       https: true,
       seed: 'e2e-dirty',

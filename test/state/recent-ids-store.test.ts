@@ -1,3 +1,4 @@
+import { IdList } from '../../src/core/guid-table';
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -28,6 +29,17 @@ describe('state/recent-ids-store', () => {
     assert.deepEqual(await b.load(), [guid(1), guid(2), guid(3), 'not-a-guid-Id', 'ABCDEF00-1111-4222-8333-000000000000']);
     // 8 magic + 2 buckets × 8 + 3 GUIDs × 17 + 2 texts × (3 + length)
     assert.equal(fs.statSync(path.join(dir, RECORD_IDS_FILE)).size, 8 + 16 + 3 * 17 + (3 + 13) + (3 + 36));
+  });
+
+  it('takes an acknowledged batch\'s IdList as it is (GUID words, other Ids as text): the same file and journal', async () => {
+    const list = new IdList();
+    for (const id of [guid(1), 'not-a-guid-Id', guid(2), 'ABCDEF00-1111-4222-8333-000000000000']) list.push(id);
+    const a = store();
+    a.noteDelivered(list, T0);
+    // Crash before a save: the journal alone brings them back.
+    assert.deepEqual(await store().load(), [guid(1), guid(2), 'not-a-guid-Id', 'ABCDEF00-1111-4222-8333-000000000000']);
+    await a.save();
+    assert.deepEqual(await store().load(), [guid(1), guid(2), 'not-a-guid-Id', 'ABCDEF00-1111-4222-8333-000000000000']);
   });
 
   it('is bounded by age: Ids older than `hours` are not loaded and not saved', async () => {
