@@ -3,8 +3,8 @@
  *
  * Why not a full streaming JSON parser: JSON.parse is native and several times faster than any
  * tokenizer written in JS. So we only *split*: a byte scanner finds where each top-level element
- * starts and ends (tracking strings, escapes and nesting; inside strings it jumps with the native
- * Buffer#indexOf), and each element is handed to JSON.parse alone. Memory is bounded by the largest
+ * starts and ends (tracking strings, escapes and nesting; inside strings it reads four bytes at a time,
+ * then jumps with the native Buffer#indexOf), and each element is handed to JSON.parse alone. Memory is bounded by the largest
  * single record (capped by `maxRecordBytes`), not by the blob.
  *
  * Two kinds of failure:
@@ -69,7 +69,11 @@ const RBRACE = 0x7d;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 const COMMA = 0x2c;
+const COLON = 0x3a;
 const NL = 0x0a;
+/** Bytes of a string walked in JS before the native search takes over (see findQuoteShort). */
+const SHORT_STRING = 64;
+const UNDERSCORE = 0x5f;
 
 /** Byte patterns looked for once per chunk (see finishElement): a `\u` escape and a `__proto__` key. */
 const ESCAPE_U = Buffer.from('\\u', 'latin1');
@@ -162,6 +166,7 @@ export class JsonSplitter {
       }
     }
     const len = buf.length;
+    const view = new DataView(buf.buffer, buf.byteOffset, len);
     this.escAt = -2;
     this.protoAt = -2;
     this.chunkUtf8 = 0;
@@ -170,7 +175,7 @@ export class JsonSplitter {
     while (i < len) {
       if (this.inElement && this.depth > 0) {
         // Inside an object or array (nearly every byte of a blob): one tight loop with its state in locals.
-        const end = this.scanNested(buf, i, len);
+        const end = this.scanNested(buf, view, i, len);
         if (end < 0) {
           i = len;
           break;
@@ -302,10 +307,10 @@ export class JsonSplitter {
   /**
    * Scans an object or array element (depth ≥ 1) from `i`: the offset just after its closing bracket,
    * or -1 when the chunk ends first (the state is kept for the next chunk). Strings are skipped with
-   * the native search (findQuote); outside them each byte costs a few comparisons (nesting, lines, and
+   * findQuoteShort / findQuote; outside them each byte costs a few comparisons (nesting, lines, and
    * the digit runs and exponents that mark a number a double may not hold).
    */
-  private scanNested(buf: Buffer, i: number, len: number): number {
+  private scanNested(buf: Buffer, view: DataView, i: number, len: number): number {
     let depth = this.depth;
     let maxSeen = this.maxSeenDepth;
     let digitRun = this.digitRun;
@@ -328,12 +333,18 @@ export class JsonSplitter {
       const c = buf[i];
       if (c === QUOTE) {
         digitRun = 0;
-        const q = this.findQuote(buf, i + 1);
+        const q = this.findQuoteShort(buf, view, i + 1, len);
         if (q < 0) {
           this.inString = true;
           break;
         }
         i = q + 1;
+        continue;
+      }
+      if (c === COLON || c === COMMA) {
+        // The most frequent bytes outside strings: test them first.
+        digitRun = 0;
+        i++;
         continue;
       }
       if (c >= 0x30 && c <= 0x39) {
@@ -363,6 +374,37 @@ export class JsonSplitter {
     this.numberSuspect = suspect;
     this.line = line;
     return result;
+  }
+
+  /**
+   * findQuote(buf, from) for a string just opened: most are short keys and values, for which the native
+   * search costs more than the string, so its first bytes are walked here four at a time (a word holding
+   * a quote or a backslash: https://graphics.stanford.edu/~seander/bithacks.html#ZeroInWord).
+   */
+  private findQuoteShort(buf: Buffer, view: DataView, from: number, len: number): number {
+    let j = from;
+    const stop = Math.min(len - 4, from + SHORT_STRING);
+    while (j <= stop) {
+      const v = view.getUint32(j, true);
+      const a = v ^ 0x22222222;
+      const b = v ^ 0x5c5c5c5c;
+      const m = (((a - 0x01010101) & ~a) | ((b - 0x01010101) & ~b)) & 0x80808080;
+      if (m === 0) {
+        j += 4;
+        continue;
+      }
+      // The lowest flagged byte is exact (a false flag can only follow a true one).
+      j += (31 - Math.clz32(m & -m)) >> 3;
+      if (buf[j] === QUOTE) return j;
+      j += 2; // a backslash and the byte it escapes
+    }
+    if (j > len) {
+      // The chunk ends on a backslash: its escaped byte comes first in the next chunk.
+      this.escaped = true;
+      return -1;
+    }
+    // j is not an escaped byte, so the general search from j gives the same answer as from `from`.
+    return this.findQuote(buf, j);
   }
 
   /** Index of the closing quote at or after `from`, or -1 (then `escaped` holds the state at chunk end). */
@@ -409,6 +451,23 @@ export class JsonSplitter {
   /** Where `needle` next occurs in buf at or after `start`, given the chunk's memo `at` for it. */
   private static next(buf: Buffer, needle: Buffer, at: number, start: number): number {
     return at === -2 || (at >= 0 && at < start) ? buf.indexOf(needle, start) : at;
+  }
+
+  /**
+   * `buf.indexOf(PROTO, start)`, faster on most text: the native search for a 9-byte needle switches to a
+   * skip table that crawls through text rich in its letters (o, r, t, p), while `_` is rare, so look for
+   * that byte (memchr) and compare the rest here. Text with many `_` goes back to the needle search.
+   */
+  private static nextProto(buf: Buffer, at: number, start: number): number {
+    if (!(at === -2 || (at >= 0 && at < start))) return at;
+    const last = buf.length - PROTO.length; // the last offset where the needle fits
+    let p = buf.indexOf(UNDERSCORE, start);
+    for (let misses = 0; p >= 0 && p <= last; misses++) {
+      if (buf[p + 1] === UNDERSCORE && buf[p + 2] === 0x70 && buf[p + 3] === 0x72 && buf[p + 4] === 0x6f && buf[p + 5] === 0x74 && buf[p + 6] === 0x6f && buf[p + 7] === UNDERSCORE && buf[p + 8] === UNDERSCORE) return p;
+      if (misses === 16) return buf.indexOf(PROTO, p + 1);
+      p = buf.indexOf(UNDERSCORE, p + 1);
+    }
+    return -1;
   }
 
   private finishElement(buf: Buffer, segStart: number, end: number, out: ReadItem[]): void {
@@ -461,7 +520,7 @@ export class JsonSplitter {
           badUtf8 = this.chunkUtf8 === 2 && !isUtf8(buf.subarray(start, end));
           const e = (this.escAt = JsonSplitter.next(buf, ESCAPE_U, this.escAt, start));
           escapes = e >= 0 && e + ESCAPE_U.length <= end;
-          const p = (this.protoAt = JsonSplitter.next(buf, PROTO, this.protoAt, start));
+          const p = (this.protoAt = JsonSplitter.nextProto(buf, this.protoAt, start));
           proto = p >= 0 && p + PROTO.length <= end;
         } else {
           badUtf8 = text!.includes('\uFFFD') && !isUtf8(bytes!);

@@ -91,6 +91,52 @@ describe('blob reader', () => {
     }
   });
 
+  it('finds every string end and number flag at every chunk boundary (escapes at each position, short and long strings)', () => {
+    // Strings of 0-80 and 150 bytes with an escaped quote or backslash at each position, so the
+    // word-at-a-time walk of short strings, its hand-over to the native search, and the escape carried
+    // over a chunk end all meet a cut; numbers that do and do not fit a double sit between them.
+    const escapes = ['\\"', '\\\\', '\\u005f', '\\n'];
+    const texts: string[] = [];
+    const expected: unknown[] = [];
+    let k = 0;
+    // Every position in short strings; in longer ones the ends and around byte 64 (where the walk stops).
+    const positions = (len: number) => Array.from({ length: len + 1 }, (_, n) => n).filter((n) => len < 10 || n < 2 || n > len - 3 || (n > 58 && n < 70));
+    for (const len of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 63, 70]) {
+      for (const at of positions(len)) {
+        const esc = escapes[k++ % escapes.length];
+        const raw = 'a'.repeat(at) + esc + '_'.repeat(len - at);
+        const value = JSON.parse(`"${raw}"`) as string;
+        // [token, what the record holds]: 16+ digits and exponents that lose their value come back as text.
+        const [tok, num] = [['42', 42], ['12345678901234567890', '12345678901234567890'], ['1e400', '1e400'], ['2.5e3', 2500], ['1234567890123456', 1234567890123456]][k % 5];
+        if (k % 3) {
+          texts.push(`{"s":"${raw}","n":${tok}}`);
+          expected.push({ s: value, n: num });
+        } else {
+          texts.push(`{"a":[{"${raw}":[${tok}]},"${raw}"],"n":${tok}}`);
+          expected.push({ a: [{ [value]: [num] }, value], n: num });
+        }
+      }
+    }
+    const text = '[' + texts.join(',') + ']';
+    const buf = Buffer.from(text);
+    assert.ok(buf.length < 9000, 'small enough to cut everywhere');
+    const view = (i: ReadItem) => ({ record: i.record, error: i.error?.message, index: i.index, offset: i.offset, bytes: i.bytes, line: i.line });
+    const one = new JsonSplitter();
+    const whole = [...one.push(buf), ...one.end()].map(view);
+    assert.deepEqual(whole.map((i) => i.record), expected);
+    for (let cut = 1; cut < buf.length; cut++) {
+      const s = new JsonSplitter();
+      const got = [...s.push(buf.subarray(0, cut)), ...s.push(buf.subarray(cut)), ...s.end()].map(view);
+      assert.deepEqual(got, whole, `cut at ${cut}`);
+      // The same input stopped at the cut (every third one, to stay quick): the records before it, then a truncation error.
+      if (cut % 3) continue;
+      const t = new JsonSplitter();
+      const before = t.push(buf.subarray(0, cut)).map(view);
+      assert.deepEqual(before, whole.slice(0, before.length), `truncated at ${cut}`);
+      assert.throws(() => t.end(), (e: unknown) => isBridgeError(e) && e.code === 'BLOB_MALFORMED' && /truncated/.test(e.message), `truncated at ${cut}`);
+    }
+  });
+
   it('splits byte by byte', async () => {
     const text = '[{"a":"\\\\\\"}"},{"b":"}]"}]';
     const chunks = [...Buffer.from(text)].map((b) => Buffer.from([b]));
