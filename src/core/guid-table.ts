@@ -26,6 +26,19 @@ export const guidWords = new Uint32Array(4);
  * this runs once per record read and once per record acknowledged.
  */
 export function parseGuid(id: string): boolean {
+  // The same Id is asked for several times in a row per record (delivered? on its way? claim, list):
+  // parsed once while guidWords still hold it.
+  if (id === lastParsed) return lastOk;
+  lastParsed = id;
+  lastOk = parseInto(id);
+  return lastOk;
+}
+
+/** The Id guidWords hold (parseGuid's memo); whoever else writes guidWords clears it. */
+let lastParsed: string | undefined;
+let lastOk = false;
+
+function parseInto(id: string): boolean {
   if (id.length !== 36) return false;
   if (id.charCodeAt(8) !== 45 || id.charCodeAt(13) !== 45 || id.charCodeAt(18) !== 45 || id.charCodeAt(23) !== 45) return false;
   let w = 0;
@@ -202,6 +215,7 @@ export class IdList implements Iterable<string> {
 
   /** Loads the i-th GUID into guidWords (for GuidTable and the claims). */
   loadGuid(i: number): void {
+    lastParsed = undefined;
     const w = this.words!;
     const o = i * 4;
     guidWords[0] = w[o];
