@@ -59,29 +59,49 @@ function parseInto(id: string): boolean {
   return true;
 }
 
-export class GuidTable {
-  private slots: Uint32Array;
-  private mask: number;
-  private count = 0;
+/** Open addressing over slots of SLOT words (first word 0 = empty); the two tables below share its growth. */
+abstract class SlotTable {
+  protected slots: Uint32Array;
+  protected mask: number;
+  protected count = 0;
+
+  constructor(slotCount: number) {
+    this.slots = new Uint32Array(slotCount * SLOT);
+    this.mask = slotCount - 1;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Puts one entry of the old slots back after a growth. */
+  protected abstract reput(head: number, a: number, b: number, c: number, d: number): void;
+
+  /** Doubles the slots and puts every entry back. */
+  protected grow(): void {
+    const old = this.slots;
+    const n = (this.mask + 1) * 2;
+    this.slots = new Uint32Array(n * SLOT);
+    this.mask = n - 1;
+    this.count = 0;
+    for (let o = 0; o < old.length; o += SLOT) if (old[o] !== 0) this.reput(old[o], old[o + 1], old[o + 2], old[o + 3], old[o + 4]);
+  }
+}
+
+export class GuidTable extends SlotTable {
 
   /**
    * Room for `capacity` pairs at a load of at most 0.8 (DeliveredIds puts a Bloom filter in front, so
    * nearly every probe that would walk a long run never reaches the table); grows if asked for more.
    */
   constructor(private readonly capacity: number) {
-    const n = GuidTable.slotsFor(capacity);
-    this.slots = new Uint32Array(n * SLOT);
-    this.mask = n - 1;
+    super(GuidTable.slotsFor(capacity));
   }
 
   private static slotsFor(capacity: number): number {
     let n = 16;
     while (n * LOAD < capacity) n *= 2;
     return n;
-  }
-
-  get size(): number {
-    return this.count;
   }
 
   /** Whether (tenant, the GUID in guidWords) is in the table. `tenant` ≥ 1. */
@@ -114,11 +134,7 @@ export class GuidTable {
       const o = i * SLOT;
       const t = s[o];
       if (t === 0) {
-        s[o] = tenant;
-        s[o + 1] = a;
-        s[o + 2] = b;
-        s[o + 3] = c;
-        s[o + 4] = d;
+        setSlot(s, o, tenant, a, b, c, d);
         this.count++;
         return true;
       }
@@ -139,16 +155,18 @@ export class GuidTable {
     this.count = 0;
   }
 
-  private grow(): void {
-    const old = this.slots;
-    const n = (this.mask + 1) * 2;
-    this.slots = new Uint32Array(n * SLOT);
-    this.mask = n - 1;
-    this.count = 0;
-    for (let o = 0; o < old.length; o += SLOT) {
-      if (old[o] !== 0) this.insert(old[o], old[o + 1], old[o + 2], old[o + 3], old[o + 4]);
-    }
+  protected reput(tenant: number, a: number, b: number, c: number, d: number): void {
+    this.insert(tenant, a, b, c, d);
   }
+}
+
+/** One slot: its first word (tenant or value, never 0) and the GUID's four words. */
+function setSlot(s: Uint32Array, o: number, head: number, a: number, b: number, c: number, d: number): void {
+  s[o] = head;
+  s[o + 1] = a;
+  s[o + 2] = b;
+  s[o + 3] = c;
+  s[o + 4] = d;
 }
 
 /** Mixes the words (GUIDs are mostly random, but time-based ones share long runs of bits). */
@@ -267,14 +285,10 @@ export type Ids = readonly string[] | IdList;
  * to the number of the batch outcome it waits for). Linear probing, removal by backward shift (no
  * tombstones, so probe runs stay short however many claims come and go).
  */
-export class GuidClaimTable {
+export class GuidClaimTable extends SlotTable {
   /** Per slot: value (0 = empty), then the GUID's four words. */
-  private slots = new Uint32Array(1024 * SLOT);
-  private mask = 1023;
-  private count = 0;
-
-  get size(): number {
-    return this.count;
+  constructor() {
+    super(1024);
   }
 
   /** The value for the GUID in guidWords, 0 when absent. */
@@ -334,21 +348,11 @@ export class GuidClaimTable {
     const s = this.slots;
     let i = hash(a, b, c, d, 0) & this.mask;
     while (s[i * SLOT] !== 0) i = (i + 1) & this.mask;
-    const o = i * SLOT;
-    s[o] = value;
-    s[o + 1] = a;
-    s[o + 2] = b;
-    s[o + 3] = c;
-    s[o + 4] = d;
+    setSlot(s, i * SLOT, value, a, b, c, d);
     this.count++;
   }
 
-  private grow(): void {
-    const old = this.slots;
-    const n = (this.mask + 1) * 2;
-    this.slots = new Uint32Array(n * SLOT);
-    this.mask = n - 1;
-    this.count = 0;
-    for (let o = 0; o < old.length; o += SLOT) if (old[o] !== 0) this.put(old[o], old[o + 1], old[o + 2], old[o + 3], old[o + 4]);
+  protected reput(value: number, a: number, b: number, c: number, d: number): void {
+    this.put(value, a, b, c, d);
   }
 }
