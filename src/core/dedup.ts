@@ -46,9 +46,9 @@ export class RecentIds {
  * 100,000 Ids were about 11 MiB of old space, issue 17); others in a Set per tenant, probed with the
  * Id as the record holds it (no (tenant, Id) string built per record: that concatenation cost more
  * than the lookup, and its garbage showed in the GC counts).
- * In front of the Sets, one bit per hashed Id and generation (a one-hash Bloom filter): nearly every
- * record read was never delivered, and a probe of two 100k-entry Sets is several cache misses, while
- * a clear bit answers "not delivered" at once. A set bit only sends the lookup on to the Sets.
+ * In front of the tables and Sets, one bit per hashed Id and generation (a one-hash Bloom filter):
+ * nearly every record read was never delivered, and a probe of two 100k-entry generations is several
+ * cache misses, while a clear bit answers "not delivered" at once. A set bit only sends the lookup on.
  */
 export class DeliveredIds {
   /** GUID Ids (nearly all): one table per generation for every tenant (guid-table.ts). */
@@ -181,17 +181,8 @@ export class DeliveredIds {
           ids.loadGuid(i);
           this.putGuid(no);
         }
-        const others = ids.others();
-        for (let i = 0; i < others.length; i++) {
-          if (this.youngSize >= this.half) this.rotate();
-          this.putIn(tenantId, others[i]);
-        }
-      } else {
-        for (let i = 0; i < ids.length; i++) {
-          if (this.youngSize >= this.half) this.rotate();
-          this.putIn(tenantId, ids[i]);
-        }
-      }
+        for (const id of ids.others()) this.put(tenantId, id);
+      } else for (const id of ids) this.put(tenantId, id);
     }
     this.onAdded?.(tenantId, ids);
   }
