@@ -16,7 +16,7 @@ import { tuneHeap } from '../src/obs/heap';
 import { boundYoungGeneration } from '../src/obs/young-gen';
 import type { EncodedBatch, OutEvent, Sink } from '../src/contracts';
 import type { Config } from '../src/config/types';
-import { cpuSeconds, gcCounter, peakRssMiB, profiled, rssMiB, serve, type GcCounts } from './proc';
+import { threadCpu, cpuSeconds, gcCounter, peakRssMiB, profiled, rssMiB, serve, type GcCounts } from './proc';
 import type { ServicesInfo } from './services';
 
 export interface BridgeRunArgs {
@@ -270,6 +270,7 @@ serve({
       const gcCounts = await gc.stop();
       const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
       const cpu = cpuSeconds(cpu0);
+      if (process.env.BENCH_THREADS) process.stderr.write(`threads ${JSON.stringify(threadCpu())}\n`);
       sample();
       const r = summary.results;
       return {

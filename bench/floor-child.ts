@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { decode, encode } from '@msgpack/msgpack';
 import { MsgpackFrameReader } from '../src/sinks/forward/msgpack-frames';
 import { MsgpackWriter } from '../src/sinks/forward/msgpack-writer';
-import { cpuSeconds, gcCounter, peakRssMiB, profiled, serve, type GcCounts } from './proc';
+import { threadCpu, cpuSeconds, gcCounter, peakRssMiB, profiled, serve, type GcCounts } from './proc';
 import type { BlobListing, ServicesInfo } from './services';
 
 export interface FloorRunArgs {
@@ -171,6 +171,7 @@ serve({
     });
     const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
     const cpu = cpuSeconds(cpu0);
+      if (process.env.BENCH_THREADS) process.stderr.write(`threads ${JSON.stringify(threadCpu())}\n`);
     const gcCounts = await gc.stop();
     sink.close();
     agent.destroy();

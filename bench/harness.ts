@@ -120,9 +120,11 @@ export function profileFile(ctx: BenchContext, prefix: string): string | undefin
 
 /** The bridge config every scenario starts from: defaults, forward sink to the bench receiver. */
 export function bridgeOverrides(info: ServicesInfo, poll: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  // BENCH_OVERRIDES='{"sink":{...},"poll":{...}}': experiments only, never a printed figure's settings.
+  const x = process.env.BENCH_OVERRIDES ? (JSON.parse(process.env.BENCH_OVERRIDES) as Record<string, Record<string, unknown>>) : {};
   return {
-    poll: { once: true, ...poll },
-    sink: { type: 'forward', host: '127.0.0.1', port: info.receiverPort, ackTimeoutSeconds: 60 },
+    poll: { once: true, ...poll, ...x.poll },
+    sink: { type: 'forward', host: '127.0.0.1', port: info.receiverPort, ackTimeoutSeconds: 60, ...x.sink },
     log: { level: 'error' },
     ...extra,
   };

@@ -129,6 +129,24 @@ export function cpuSeconds(from?: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1e6;
 }
 
+/** CPU seconds per thread name (utime+stime from /proc/self/task): for a look inside, not a figure. */
+export function threadCpu(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    const hz = 100;
+    for (const t of fs.readdirSync('/proc/self/task')) {
+      const st = fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const close = st.lastIndexOf(')');
+      const name = t === String(process.pid) ? 'main' : 'other';
+      const f = st.slice(close + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / hz;
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
 /** Peak resident set of this process in MiB (VmHWM; resourceUsage().maxRSS where /proc is missing). */
 export function peakRssMiB(): number {
   try {

@@ -74,3 +74,14 @@ export function shrinkLarge(buf: Buffer, n: number): Buffer {
   ab.resize(n);
   return Buffer.from(ab, 0, n);
 }
+
+/**
+ * Gives back every resident page of `buf` now (a buffer from allocLarge that is dropped, not pooled):
+ * otherwise they stay resident until a mark-compact collects its (long promoted) wrapper, seconds
+ * later, and dropped batch buffers and entry stores piled up between two of them. Nothing may use
+ * `buf`, or a view of it, afterwards.
+ */
+export function dropLarge(buf: Buffer): void {
+  const ab = buf.buffer as ResizableArrayBuffer;
+  if (ab.resizable === true && buf.byteOffset === 0 && buf.length === ab.byteLength) ab.resize(0);
+}

@@ -25,7 +25,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { guidWords, IdList, parseGuid } from '../core/guid-table';
 import { safeFilePart, writeFileAtomic } from './checkpoint';
-import { allocLarge } from '../core/large-buffer';
+import { allocLarge, dropLarge } from '../core/large-buffer';
 
 export const RECORD_IDS_FILE = 'record-ids.bin';
 
@@ -298,6 +298,8 @@ export class RecentIdsStore {
       } catch (e) {
         this.dirty = true;
         throw e;
+      } finally {
+        dropLarge(body); // the file has it (or the next save writes it again): its pages go now
       }
       if (rotated) {
         try {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { LARGE_BYTES, RESIZABLE, allocLarge, growLarge, shrinkLarge } from '../../src/core/large-buffer';
+import { LARGE_BYTES, RESIZABLE, allocLarge, dropLarge, growLarge, shrinkLarge } from '../../src/core/large-buffer';
 
 const resizable = (b: Buffer): boolean => (b.buffer as ArrayBuffer & { resizable?: boolean }).resizable === true;
 const maxBytes = (b: Buffer): number => (b.buffer as ArrayBuffer & { maxByteLength: number }).maxByteLength;
@@ -58,5 +58,19 @@ describe('large buffers outside malloc', () => {
     assert.equal(shrinkLarge(plain, 5), plain);
     const sub = allocLarge(2 * LARGE_BYTES).subarray(1);
     assert.equal(shrinkLarge(sub, 5), sub);
+  });
+
+  it('a dropped one is emptied at once (its pages given back); a view or an ordinary Buffer is left as it is', () => {
+    const b = allocLarge(4 * LARGE_BYTES);
+    b.fill(1);
+    dropLarge(b);
+    assert.equal(b.buffer.byteLength, 0);
+    assert.equal(b.length, 0);
+    const plain = Buffer.alloc(10, 2);
+    dropLarge(plain);
+    assert.equal(plain.length, 10);
+    const whole = allocLarge(2 * LARGE_BYTES);
+    dropLarge(whole.subarray(1));
+    assert.equal(whole.buffer.byteLength, 2 * LARGE_BYTES);
   });
 });

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { OutEvent } from '../../contracts';
 import { MsgpackWriter } from './msgpack-writer';
-import { allocLarge, growLarge } from '../../core/large-buffer';
+import { allocLarge, dropLarge, growLarge } from '../../core/large-buffer';
 
 /** One PackedForward packet, ready to write, with the id the receiver must acknowledge. */
 export interface Packet {
@@ -43,13 +43,13 @@ class BufferPool {
   }
 
   give(backing: Buffer): void {
-    if (this.freeBytes + backing.length > this.maxFreeBytes) return;
+    if (this.freeBytes + backing.length > this.maxFreeBytes) return dropLarge(backing);
     let list = this.free.get(backing.length);
     if (!list) this.free.set(backing.length, (list = []));
     if (list.length < this.perClass) {
       list.push(backing);
       this.freeBytes += backing.length;
-    }
+    } else dropLarge(backing);
   }
 }
 
@@ -183,6 +183,7 @@ export class PacketBuilder {
     // Two (a filling batch per lane holds its own; more lanes take fresh ones, which leave whole when
     // collected), and not those grown past their reservation (one huge batch must not pin its memory).
     if (this.stores.length < 2 && b.length <= this.storeReserve) this.stores.push(b);
+    else dropLarge(b);
   }
   private readonly stores: Buffer[] = [];
 
@@ -224,6 +225,7 @@ export class PacketBuilder {
     if (p.backing) {
       if (p.backing.length !== this.batchBufferBytes) this.pool.give(p.backing);
       else if (this.batchBuffers.length < 4) this.batchBuffers.push(p.backing);
+      else dropLarge(p.backing);
     }
     p.backing = undefined;
   }
@@ -271,8 +273,17 @@ function writeEntryHead(w: MsgpackWriter, ev: OutEvent): number {
   b[start] = 0x92; // [time, record]
   b[start + 1] = 0xd7; // fixext 8
   b[start + 2] = 0x00; // EventTime
-  b.writeUInt32BE(ev.time.sec >>> 0, start + 3);
-  b.writeUInt32BE(ev.time.nsec >>> 0, start + 7);
+  // Byte stores, not writeUInt32BE: its argument checks were 8 % of encoding (typed-array stores wrap mod 256).
+  const sec = ev.time.sec >>> 0;
+  const nsec = ev.time.nsec >>> 0;
+  b[start + 3] = sec >>> 24;
+  b[start + 4] = sec >>> 16;
+  b[start + 5] = sec >>> 8;
+  b[start + 6] = sec;
+  b[start + 7] = nsec >>> 24;
+  b[start + 8] = nsec >>> 16;
+  b[start + 9] = nsec >>> 8;
+  b[start + 10] = nsec;
   w.pos = start + 11;
   return start;
 }

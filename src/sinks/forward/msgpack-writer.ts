@@ -23,6 +23,9 @@ const REUSED = -2;
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
+/** Buffer's own encoder, without Buffer#write's argument handling (about a third of its cost on audit records). */
+const utf8Write = (Buffer.prototype as unknown as { utf8Write: (this: Buffer, s: string, offset: number, max: number) => number }).utf8Write;
+
 function skipped(v: unknown): boolean {
   return v === undefined || typeof v === 'function' || typeof v === 'symbol';
 }
@@ -183,7 +186,7 @@ export class MsgpackWriter {
     const hs = max < 32 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
     this.ensure(hs + max);
     const b = this.buf;
-    const n = b.write(s, this.pos + hs, 'utf8');
+    const n = utf8Write.call(b, s, this.pos + hs, max);
     if (hs === 1) b[this.pos] = 0xa0 | n;
     else if (hs === 2) { b[this.pos] = 0xd9; b[this.pos + 1] = n; }
     else if (hs === 3) { b[this.pos] = 0xda; b.writeUInt16BE(n, this.pos + 1); }

@@ -193,7 +193,7 @@ export class JsonSplitter {
           from = i + 1;
           if (from > len) break;
         }
-        const end = this.findQuote(buf, from);
+        const end = this.findQuote(buf, view, from);
         if (end < 0) {
           i = len;
           break;
@@ -324,7 +324,7 @@ export class JsonSplitter {
         this.escaped = false;
         from = i + 1;
       }
-      const q = from >= len ? -1 : this.findQuote(buf, from);
+      const q = from >= len ? -1 : this.findQuote(buf, view, from);
       if (q < 0) return -1;
       this.inString = false;
       i = q + 1;
@@ -404,11 +404,11 @@ export class JsonSplitter {
       return -1;
     }
     // j is not an escaped byte, so the general search from j gives the same answer as from `from`.
-    return this.findQuote(buf, j);
+    return this.findQuote(buf, view, j);
   }
 
   /** Index of the closing quote at or after `from`, or -1 (then `escaped` holds the state at chunk end). */
-  private findQuote(buf: Buffer, from: number): number {
+  private findQuote(buf: Buffer, view: DataView, from: number): number {
     const q = buf.indexOf(QUOTE, from);
     if (q < 0) {
       let n = 0;
@@ -420,9 +420,24 @@ export class JsonSplitter {
     for (let k = q - 1; k >= from && buf[k] === BACKSLASH; k--) n++;
     if ((n & 1) === 0) return q;
     // An escaped quote: likely text with many of them (JSON held in a string, as Defender records
-    // carry). Walk the rest byte by byte, escapes inline, instead of one native search per quote.
+    // carry). Walk the rest four bytes at a time (as findQuoteShort), escapes inline, instead of one
+    // native search per quote: byte by byte, this walk was 13 % of the reader on Defender records.
     const len = buf.length;
     let j = q + 1;
+    const stop = len - 4;
+    while (j <= stop) {
+      const v = view.getUint32(j, true);
+      const a = v ^ 0x22222222;
+      const b = v ^ 0x5c5c5c5c;
+      const m = (((a - 0x01010101) & ~a) | ((b - 0x01010101) & ~b)) & 0x80808080;
+      if (m === 0) {
+        j += 4;
+        continue;
+      }
+      j += (31 - Math.clz32(m & -m)) >> 3;
+      if (buf[j] === QUOTE) return j;
+      j += 2; // a backslash and the byte it escapes
+    }
     while (j < len) {
       const d = buf[j];
       if (d === QUOTE) return j;

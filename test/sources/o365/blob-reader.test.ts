@@ -137,6 +137,28 @@ describe('blob reader', () => {
     }
   });
 
+  // issue 17: after an escaped quote, a string is walked four bytes at a time (JSON held in a string,
+  // as AIR and Safe Links records carry): every cut, escapes at each offset of the word, runs of
+  // backslashes, and an escape that ends the chunk.
+  it('finds the end of strings full of escaped quotes at every chunk boundary', () => {
+    const inner = (n: number) => JSON.stringify({ Id: 'x'.repeat(n % 5), Entities: [{ Type: 'url', Url: 'http://e.test/?q=' + '\\'.repeat(n % 3) + 'a"b'.repeat(n % 4) }], n });
+    const records = Array.from({ length: 24 }, (_, n) => ({ Data: inner(n), Pad: 'p'.repeat(n % 7), Tail: '\\'.repeat(n % 4) + '"' }));
+    const text = JSON.stringify(records);
+    const buf = Buffer.from(text);
+    const whole = (chunks: Buffer[]) => {
+      const s = new JsonSplitter();
+      return [...chunks.flatMap((c) => s.push(c)), ...s.end()].map((i) => ({ record: i.record, bytes: i.bytes, offset: i.offset, error: i.error?.message }));
+    };
+    const one = whole([buf]);
+    assert.deepEqual(one.map((i) => i.record), records);
+    for (let cut = 1; cut < buf.length; cut++) assert.deepEqual(whole([buf.subarray(0, cut), buf.subarray(cut)]), one, `cut at ${cut}`);
+    for (const size of [1, 2, 3, 5, 7]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < buf.length; i += size) chunks.push(buf.subarray(i, i + size));
+      assert.deepEqual(whole(chunks), one, `chunks of ${size}`);
+    }
+  });
+
   it('splits byte by byte', async () => {
     const text = '[{"a":"\\\\\\"}"},{"b":"}]"}]';
     const chunks = [...Buffer.from(text)].map((b) => Buffer.from([b]));
