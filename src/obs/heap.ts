@@ -5,9 +5,13 @@
  * in a batch being filled survive two scavenges and are promoted, so the old generation fills with
  * short-lived garbage. After each mark-compact V8 sets the next limit at up to 4 × what is live when
  * collecting is cheap, so RSS peaked at 2.5 × the live heap (issue 17: 242–276 MiB). A growing factor
- * of 1 + HEAP_GROWING_PERCENT/100 = 2 caps the limit at twice the live size: peak 205 MiB, at no
- * measurable CPU cost in the throughput scenario. 50 (factor 1.5) gave 197 MiB but cost 10–20 % more
- * CPU per record (five times the mark-compacts): bench/results/issue-17-memory.md.
+ * of 1 + HEAP_GROWING_PERCENT/100 caps the limit at that multiple of the live size. At 100 (twice):
+ * peak 205 MiB, at no measurable CPU cost. 50 (factor 1.5) then gave 197 MiB but cost 10–20 % more
+ * CPU per record (five times the mark-compacts: bench/results/issue-17-memory.md). Since, promotion
+ * halved (record Ids as words, issue-17-round4.md) and dropped buffers leave at once: 50 now takes the
+ * memory scenario from 136 to 128 MiB with 4.2 mark-compacts per 100k records instead of 2.0, and
+ * three back-to-back pairs of the throughput scenario showed no CPU cost above their noise
+ * (bench/results/issue-17-round5.md).
  *
  * `--heap-growing-percent` is read at every mark-compact, so setting it after start takes effect
  * (the semi-space size is not: it is fixed when the heap is set up, which is why the young
@@ -16,7 +20,7 @@
  */
 import * as v8 from 'node:v8';
 
-export const HEAP_GROWING_PERCENT = 100;
+export const HEAP_GROWING_PERCENT = 50;
 
 const FLAG = '--heap-growing-percent';
 
