@@ -171,6 +171,11 @@ serve({
       const acks = new Map<string, number>();
       const bridge = new Bridge(cfg, { logger: createLogger({ level: 'error' }), metrics, progress, sink: a.ackTimes ? ackTimingSink(cfg, acks) : undefined });
       await bridge.init();
+      if (process.env.BENCH_GC_AFTER_INIT) {
+        // experiment only: a full GC between start-up and the pass
+        require('node:v8').setFlagsFromString('--expose-gc');
+        (require('node:vm').runInNewContext('gc') as () => void)();
+      }
       const initRss = rssMiB();
 
       const marks = [...(a.marks ?? [])].sort((x, y) => x - y);
@@ -179,7 +184,7 @@ serve({
       let samples = 0;
       const sample = () => {
         const rss = rssMiB();
-        if (process.env.BENCH_HEAP_SPACES && samples++ % 10 === 0) {
+        if (process.env.BENCH_HEAP_SPACES && (samples++ % 10 === 0 || (process.env.BENCH_HEAP_SPACES === 'peaks' && rss > sampledPeak && rss > 120))) {
           const m = process.memoryUsage();
           const old = require('node:v8').getHeapSpaceStatistics().find((sp: { space_name: string }) => sp.space_name === 'old_space');
           let brk = 0;
@@ -265,7 +270,9 @@ serve({
         });
       } finally {
         clearInterval(timer);
+        if (process.env.BENCH_HEAP_SPACES) process.stderr.write(`pass done: rss ${rssMiB().toFixed(0)} hwm ${peakRssMiB().toFixed(0)}\n`);
         await bridge.close();
+        if (process.env.BENCH_HEAP_SPACES) process.stderr.write(`closed: rss ${rssMiB().toFixed(0)} hwm ${peakRssMiB().toFixed(0)}\n`);
       }
       const gcCounts = await gc.stop();
       const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;

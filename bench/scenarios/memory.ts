@@ -28,7 +28,7 @@ export const memory: Scenario = {
       const marks: number[] = [];
       for (let m = firstMark; m < total; m += step) marks.push(m);
       const c0 = await counts(services);
-      const b = await runBridge(ctx, { services: info, overrides: bridgeOverrides(info, { initialLookbackHours: hours + 1 }), marks, sampleMs: 100 }, 'memory', DEFAULT_NODE_FLAGS);
+      const b = await runBridge(ctx, { services: info, overrides: bridgeOverrides(info, { initialLookbackHours: hours + 1 }), marks, sampleMs: Number(process.env.BENCH_SAMPLE_MS ?? 100) }, 'memory', DEFAULT_NODE_FLAGS);
       const c1 = await counts(services);
       const first = b.atMarks[0];
       const endRss = b.sampledPeakMiB;
