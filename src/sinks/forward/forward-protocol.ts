@@ -68,8 +68,7 @@ const OPTION_MAX = 64; // {chunk: <24 chars>, size: uint32}: 48 bytes, rounded u
 /**
  * Encodes batches into PackedForward packets of at most `maxPacketBytes`, one tag per packet.
  * Each record is encoded once, straight into a reused scratch buffer (see msgpack-writer.ts for the
- * value mapping). `build` (whole batches) copies each finished packet out once, exactly sized;
- * `stream` (batches encoded as they fill) fills each packet in a store that becomes the packet.
+ * value mapping); each finished packet is copied out once, exactly sized.
  */
 export class PacketBuilder {
   private readonly w: MsgpackWriter;
@@ -174,9 +173,8 @@ export class PacketBuilder {
   private sw = new MsgpackWriter(RECORD_SCRATCH_BYTES);
 
   /**
-   * @internal (PacketStream) Where a stream fills one packet, which then holds it until released:
-   * outside malloc (large-buffer.ts), from 64 KiB growing in place up to a packet and a little,
-   * reused across batches.
+   * @internal (PacketStream) Where a stream keeps its encoded entries until `finish`: outside malloc
+   * (large-buffer.ts), growing in place up to a batch and a little, reused across batches.
    */
   takeStore(): Buffer {
     const b = this.stores.pop();
@@ -206,7 +204,7 @@ export class PacketBuilder {
     return this.maxPacketBytes + 1024 * 1024;
   }
 
-  /** @internal Free packet stores kept (tests). */
+  /** @internal Free entry stores kept (tests). */
   get freeStores(): number {
     return this.stores.length;
   }
