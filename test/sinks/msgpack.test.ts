@@ -179,8 +179,8 @@ describe('msgpack writer and framing', () => {
 
   // issue 17: a store that is not kept for reuse gives its pages back when dropped, not at the
   // mark-compact that collects it (seconds later: dropped ones piled up, 142 → 134 MiB).
-  it('stores beyond what the pool keeps (the packet size, by bytes) are emptied when released or abandoned', () => {
-    const b = new PacketBuilder(512 * 1024); // keeps up to 512 KiB of stores: eight of 64 KiB
+  it('stores beyond what the pool keeps (twice the packet size, by bytes) are emptied when released or abandoned', () => {
+    const b = new PacketBuilder(1024 * 1024); // keeps up to 2 MiB of stores: eight of 256 KiB
     const ev = (k: number) => ({ tag: `t.${k}`, time: { sec: 1000, nsec: k }, record: { k, s: 'w'.repeat(200) } });
     const s = b.stream();
     for (let k = 0; k < 12; k++) s.add(ev(k)); // twelve tags: twelve packets, twelve stores

@@ -197,7 +197,7 @@ export class PacketBuilder {
   private storeBytes = 0;
 
   private get storePoolBytes(): number {
-    return this.maxPacketBytes;
+    return 2 * this.maxPacketBytes;
   }
 
   private get storeReserve(): number {
@@ -222,7 +222,7 @@ export class PacketBuilder {
   }
 }
 
-const STREAM_STORE_BYTES = 64 * 1024;
+const STREAM_STORE_BYTES = 256 * 1024;
 /** One encoded record: below large-buffer's LARGE_BYTES, so an ordinary Buffer; grows for a larger record. */
 const RECORD_SCRATCH_BYTES = 32 * 1024;
 /** A scratch grown past this by one large record is replaced by a fresh one. */
