@@ -16,8 +16,6 @@ export interface Packet {
   events: number;
   /** Pooled backing store of `bytes`: give it back with PacketBuilder.release once written. */
   backing?: Buffer;
-  /** `backing` is a PacketStream store (goes back to the store pool). */
-  store?: boolean;
 }
 
 /**
@@ -177,28 +175,17 @@ export class PacketBuilder {
    * (large-buffer.ts), growing in place up to a batch and a little, reused across batches.
    */
   takeStore(): Buffer {
-    const b = this.stores.pop();
-    if (b === undefined) return allocLarge(STREAM_STORE_BYTES, this.storeReserve);
-    this.storeBytes -= b.length;
-    return b;
+    return this.stores.pop() ?? allocLarge(STREAM_STORE_BYTES, this.storeReserve);
   }
 
-  /** @internal (PacketStream, release) */
+  /** @internal (PacketStream) */
   giveStore(b: Buffer): void {
-    // Bounded by bytes: what the packets of the in-flight window and the filling batches need between
-    // two acks, about; beyond, and those grown past their reservation (one huge batch must not pin its
-    // memory), are emptied at once (dropLarge).
-    if (b.length <= this.storeReserve && this.storeBytes + b.length <= this.storePoolBytes) {
-      this.stores.push(b);
-      this.storeBytes += b.length;
-    } else dropLarge(b);
+    // Two (a filling batch per lane holds its own; more lanes take fresh ones, which leave whole when
+    // collected), and not those grown past their reservation (one huge batch must not pin its memory).
+    if (this.stores.length < 2 && b.length <= this.storeReserve) this.stores.push(b);
+    else dropLarge(b);
   }
   private readonly stores: Buffer[] = [];
-  private storeBytes = 0;
-
-  private get storePoolBytes(): number {
-    return 2 * this.maxPacketBytes;
-  }
 
   private get storeReserve(): number {
     return this.maxPacketBytes + 1024 * 1024;
@@ -214,10 +201,32 @@ export class PacketBuilder {
     return this.optionEnc.encode({ chunk, size });
   }
 
+  /**
+   * @internal (PacketStream) A buffer for a whole batch's packets. All of one size (the largest batch
+   * of one tag, and a little), so any free one serves any batch: with power-of-two classes, batches
+   * of 1–4 MB fell in different classes and nearly every one was a fresh allocation (1.5 GB for 1.5M
+   * records), which malloc then kept. Pages a batch never writes are never resident.
+   */
+  take(n: number): { bytes: Buffer; backing?: Buffer } {
+    if (n > this.batchBufferBytes) return this.pool.take(n);
+    const backing = this.batchBuffers.pop() ?? allocLarge(this.batchBufferBytes);
+    return { bytes: backing.subarray(0, n), backing };
+  }
+
+  private get batchBufferBytes(): number {
+    return this.maxPacketBytes + 64 * 1024;
+  }
+
+  /** Free batch buffers kept: what the take-release cycle of the in-flight window needs between two acks. */
+  private readonly batchBuffers: Buffer[] = [];
+
   /** Returns a written packet's buffer for reuse. The packet must not be used afterwards. */
   release(p: Packet): void {
-    if (p.backing && p.store) this.giveStore(p.backing);
-    else if (p.backing) this.pool.give(p.backing);
+    if (p.backing) {
+      if (p.backing.length !== this.batchBufferBytes) this.pool.give(p.backing);
+      else if (this.batchBuffers.length < 4) this.batchBuffers.push(p.backing);
+      else dropLarge(p.backing);
+    }
     p.backing = undefined;
   }
 }
@@ -232,27 +241,16 @@ const RECORD_SCRATCH_KEEP = 256 * 1024;
 interface TagPart {
   bytes: Buffer;
   header: number;
-  /** Bytes before the entries in a packet of this tag: `[`, the tag, the bin 32 header. */
-  head: number;
-  /** Largest entries payload (time + record, all of a packet's) that fits in one packet of this tag. */
+  /** Largest entry (time + record) that fits in one packet of this tag. */
   limit: number;
-  /** This tag's packets so far, in order; the last one is being filled. */
-  segments: Segment[];
-}
-
-/** One packet being filled: its entries sit in `store` from `part.head` on, its head is written at finish. */
-interface Segment {
-  store: Buffer;
-  /** End of the entries in `store`. */
-  pos: number;
-  events: number;
+  /** Positions of this tag's entries, in order (indexes into the stream's starts/ends). */
+  entries: number[];
 }
 
 function tagPart(tag: string, maxPacketBytes: number): TagPart {
   const bytes = Buffer.from(tag, 'utf8');
   const header = bytes.length < 32 ? 1 : bytes.length < 0x100 ? 2 : bytes.length < 0x10000 ? 3 : 5;
-  const head = 1 + header + bytes.length + BIN32_HEADER;
-  return { bytes, header, head, limit: maxPacketBytes - (head + OPTION_MAX), segments: [] };
+  return { bytes, header, limit: maxPacketBytes - (1 + header + bytes.length + BIN32_HEADER + OPTION_MAX), entries: [] };
 }
 
 function writeTagHead(b: Buffer, tag: TagPart): number {
@@ -291,35 +289,37 @@ function writeEntryHead(w: MsgpackWriter, ev: OutEvent): number {
 }
 
 /**
- * One batch, encoded event by event; `finish` gives the same packets PacketBuilder.build makes of the
- * same events: one tag per packet in first-appearance order, each at most the packet limit, entries in
- * order. Each packet is filled in a store of its own, after room left for its head, so `finish` writes
- * the head and the option around the entries and the packet is that store: no copy of the batch.
- * Before (issue 17), all entries went to one store and `finish` copied them out, tag by tag, into a
- * batch buffer: 2–3 % of the bridge's CPU, one copy call per run of one tag's entries.
+ * One batch, encoded event by event into one scratch buffer (entries in arrival order); `finish`
+ * cuts it into the same packets PacketBuilder.build makes of the same events: one tag per packet in
+ * first-appearance order, each at most the packet limit, entries in order.
  */
 export class PacketStream {
+  /** The entries, in arrival order; null once finished or abandoned. */
+  private store: Buffer | null;
+  private storePos = 0;
   private readonly tags = new Map<string, TagPart>();
   private lastTag: string | undefined;
   private lastPart: TagPart | undefined;
-  private count = 0;
-  private done = false;
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
   /** Events offered so far (the index an EventTooLargeError names). */
   private offered = 0;
 
   constructor(
     private readonly builder: PacketBuilder,
     private readonly maxPacketBytes: number,
-  ) {}
+  ) {
+    this.store = builder.takeStore();
+  }
 
   get events(): number {
-    return this.count;
+    return this.starts.length;
   }
 
   /** Encodes one event; throws EventTooLargeError (and keeps nothing of it) when it alone does not fit a packet. */
   add(ev: OutEvent): void {
     const index = this.offered++;
-    if (this.done) throw new Error('PacketStream used after finish or abandon');
+    if (this.store === null) throw new Error('PacketStream used after finish or abandon');
     const w = this.builder.scratch();
     w.pos = 0;
     let part = this.lastPart;
@@ -333,51 +333,84 @@ export class PacketStream {
     w.value(ev.record);
     const size = w.pos;
     if (size > part.limit) throw new EventTooLargeError(index, size + (this.maxPacketBytes - part.limit), this.maxPacketBytes);
-    const segs = part.segments;
-    let seg = segs.length > 0 ? segs[segs.length - 1] : undefined;
-    // A packet ends before the entry that would overflow it.
-    if (seg === undefined || seg.pos - part.head + size > part.limit) {
-      seg = { store: this.builder.takeStore(), pos: part.head, events: 0 };
-      segs.push(seg);
-    }
-    const start = seg.pos;
-    const need = start + size + OPTION_MAX;
-    if (need > seg.store.length) seg.store = growLarge(seg.store, Math.max(need, 2 * seg.store.length), start);
-    w.buf.copy(seg.store, start, 0, size);
-    seg.pos = start + size;
-    seg.events++;
-    this.count++;
+    const start = this.storePos;
+    if (start + size > this.store.length) this.store = growLarge(this.store, Math.max(start + size, 2 * this.store.length), start);
+    w.buf.copy(this.store, start, 0, size);
+    this.storePos = start + size;
+    part.entries.push(this.starts.length);
+    this.starts.push(start);
+    this.ends.push(this.storePos);
   }
 
-  /** The packets; each holds its store until PacketBuilder.release gives it back. */
+  /**
+   * The packets, cut into one pooled buffer for the whole batch (one allocation, reused across
+   * batches, instead of one per packet: issue 17, malloc kept what per-packet buffers freed); the
+   * entry store goes back to the builder.
+   */
   finish(): Packet[] {
-    if (this.done) return [];
-    this.done = true;
-    const out: Packet[] = [];
+    const store = this.store;
+    if (!store) return [];
+    // Where each packet's entries are: this tag's entries as [starts, ends) runs; a packet ends
+    // before the entry that would overflow it.
+    const cuts: Array<{ part: TagPart; from: number; to: number; payload: number; chunk: string; option: Uint8Array; size: number }> = [];
+    let total = 0;
+    const cut = (part: TagPart, from: number, to: number, payload: number): void => {
+      const chunk = randomBytes(16).toString('base64');
+      const option = this.builder.option(chunk, to - from);
+      const size = 1 + part.header + part.bytes.length + BIN32_HEADER + payload + option.length;
+      cuts.push({ part, from, to, payload, chunk, option, size });
+      total += size;
+    };
     for (const part of this.tags.values()) {
-      for (const seg of part.segments) {
-        const b = seg.store;
-        let p = writeTagHead(b, part);
-        b[p++] = 0xc6; // bin 32
-        b.writeUInt32BE(seg.pos - part.head, p);
-        const chunk = randomBytes(16).toString('base64');
-        const option = this.builder.option(chunk, seg.events);
-        b.set(option, seg.pos);
-        out.push({ chunk, bytes: b.subarray(0, seg.pos + option.length), events: seg.events, backing: b, store: true });
+      const ix = part.entries;
+      if (ix.length === 0) continue;
+      let from = 0;
+      let payload = 0;
+      for (let k = 0; k < ix.length; k++) {
+        const size = this.ends[ix[k]] - this.starts[ix[k]];
+        if (payload + size > part.limit && k > from) {
+          cut(part, from, k, payload);
+          from = k;
+          payload = 0;
+        }
+        payload += size;
       }
-      part.segments = [];
+      cut(part, from, ix.length, payload);
     }
+    const { bytes: all, backing } = this.builder.take(total);
+    const out: Packet[] = [];
+    let at = 0;
+    for (const c of cuts) {
+      const b = all.subarray(at, at + c.size);
+      at += c.size;
+      let p = writeTagHead(b, c.part);
+      b[p++] = 0xc6; // bin 32
+      b.writeUInt32BE(c.payload, p);
+      p += 4;
+      // Entries of one tag are mostly adjacent in the store (one blob, one record type): copy runs.
+      const ix = c.part.entries;
+      let k = c.from;
+      while (k < c.to) {
+        const s0 = this.starts[ix[k]];
+        let e0 = this.ends[ix[k]];
+        while (k + 1 < c.to && this.starts[ix[k + 1]] === e0) e0 = this.ends[ix[++k]];
+        store.copy(b, p, s0, e0);
+        p += e0 - s0;
+        k++;
+      }
+      b.set(c.option, p);
+      // The batch's buffer goes back once, with its first packet (the sinks release all packets together).
+      out.push({ chunk: c.chunk, bytes: b, events: c.to - c.from, backing: out.length === 0 ? backing : undefined });
+    }
+    this.abandon();
     return out;
   }
 
-  /** Drops what was encoded (a read abandoned); the stores go back to the builder. */
+  /** Drops what was encoded (a read abandoned); the entry store goes back to the builder. */
   abandon(): void {
-    if (this.done) return;
-    this.done = true;
-    for (const part of this.tags.values()) {
-      for (const seg of part.segments) this.builder.giveStore(seg.store);
-      part.segments = [];
-    }
+    if (!this.store) return;
+    this.builder.giveStore(this.store);
+    this.store = null;
   }
 }
 
