@@ -82,6 +82,30 @@ const PROTO = Buffer.from('__proto__', 'latin1');
 /** Buffer's own decoder, without toString's argument handling (run once per record). */
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: (this: Buffer, start: number, end: number) => string }).utf8Slice;
 
+/**
+ * Walks a string's bytes from `j` four at a time while `j <= stop` (a word holding a quote or a
+ * backslash: https://graphics.stanford.edu/~seander/bithacks.html#ZeroInWord), an escape and its byte
+ * skipped: the closing quote's index, or -(k + 1) with k the first byte not walked (past `stop`; past
+ * the buffer's end when it ends on a backslash).
+ */
+function walkWords(buf: Buffer, view: DataView, j: number, stop: number): number {
+  while (j <= stop) {
+    const v = view.getUint32(j, true);
+    const a = v ^ 0x22222222;
+    const b = v ^ 0x5c5c5c5c;
+    const m = (((a - 0x01010101) & ~a) | ((b - 0x01010101) & ~b)) & 0x80808080;
+    if (m === 0) {
+      j += 4;
+      continue;
+    }
+    // The lowest flagged byte is exact (a false flag can only follow a true one).
+    j += (31 - Math.clz32(m & -m)) >> 3;
+    if (buf[j] === QUOTE) return j;
+    j += 2; // a backslash and the byte it escapes
+  }
+  return -j - 1;
+}
+
 function isWs(c: number): boolean {
   return c === 0x20 || c === NL || c === 0x0d || c === 0x09;
 }
@@ -378,26 +402,12 @@ export class JsonSplitter {
 
   /**
    * findQuote(buf, from) for a string just opened: most are short keys and values, for which the native
-   * search costs more than the string, so its first bytes are walked here four at a time (a word holding
-   * a quote or a backslash: https://graphics.stanford.edu/~seander/bithacks.html#ZeroInWord).
+   * search costs more than the string, so its first bytes are walked here four at a time (walkWords).
    */
   private findQuoteShort(buf: Buffer, view: DataView, from: number, len: number): number {
-    let j = from;
-    const stop = Math.min(len - 4, from + SHORT_STRING);
-    while (j <= stop) {
-      const v = view.getUint32(j, true);
-      const a = v ^ 0x22222222;
-      const b = v ^ 0x5c5c5c5c;
-      const m = (((a - 0x01010101) & ~a) | ((b - 0x01010101) & ~b)) & 0x80808080;
-      if (m === 0) {
-        j += 4;
-        continue;
-      }
-      // The lowest flagged byte is exact (a false flag can only follow a true one).
-      j += (31 - Math.clz32(m & -m)) >> 3;
-      if (buf[j] === QUOTE) return j;
-      j += 2; // a backslash and the byte it escapes
-    }
+    const r = walkWords(buf, view, from, Math.min(len - 4, from + SHORT_STRING));
+    if (r >= 0) return r;
+    const j = -r - 1;
     if (j > len) {
       // The chunk ends on a backslash: its escaped byte comes first in the next chunk.
       this.escaped = true;
@@ -420,24 +430,12 @@ export class JsonSplitter {
     for (let k = q - 1; k >= from && buf[k] === BACKSLASH; k--) n++;
     if ((n & 1) === 0) return q;
     // An escaped quote: likely text with many of them (JSON held in a string, as Defender records
-    // carry). Walk the rest four bytes at a time (as findQuoteShort), escapes inline, instead of one
+    // carry). Walk the rest four bytes at a time (walkWords), escapes inline, instead of one
     // native search per quote: byte by byte, this walk was 13 % of the reader on Defender records.
     const len = buf.length;
-    let j = q + 1;
-    const stop = len - 4;
-    while (j <= stop) {
-      const v = view.getUint32(j, true);
-      const a = v ^ 0x22222222;
-      const b = v ^ 0x5c5c5c5c;
-      const m = (((a - 0x01010101) & ~a) | ((b - 0x01010101) & ~b)) & 0x80808080;
-      if (m === 0) {
-        j += 4;
-        continue;
-      }
-      j += (31 - Math.clz32(m & -m)) >> 3;
-      if (buf[j] === QUOTE) return j;
-      j += 2; // a backslash and the byte it escapes
-    }
+    const r = walkWords(buf, view, q + 1, len - 4);
+    if (r >= 0) return r;
+    let j = -r - 1;
     while (j < len) {
       const d = buf[j];
       if (d === QUOTE) return j;

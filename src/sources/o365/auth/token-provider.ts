@@ -188,6 +188,11 @@ export function createTokenProvider(opts: TokenProviderOptions): TenantTokenProv
     try {
       result = await cca.acquireTokenByClientCredential({ scopes: [scope], skipCache: true });
     } catch (err) {
+      // After a 5xx or 429, MSAL refuses the same request from its own cache for 60 s (or Retry-After)
+      // without asking the server, and our backoff (the one retry policy: see disableInternalRetries)
+      // gave up inside that window: one transient 503 from the token endpoint failed the tenant's
+      // pass. Its cache holds nothing else we use (tokens are ours, skipCache), so it is emptied.
+      cca.clearCache();
       const mapped = mapMsalError(err, { tenantId: opts.tenantId, clientId: opts.clientId, authority: authorityBase }, observed);
       logger.warn('token request failed', { code: mapped.code, error: mapped.message });
       throw mapped;

@@ -156,4 +156,17 @@ describe('auth/token-provider', () => {
     const dead = createTokenProvider({ tenantId: TENANT, clientId: CLIENT, authority: 'https://127.0.0.1:1', apiRoot: 'https://manage.office.com', secret: SECRET, http });
     await assert.rejects(dead.getToken(), (e: BridgeError) => e.code === 'AUTH_UNAVAILABLE' && e.retryable && /ECONNREFUSED/.test(e.message));
   });
+
+  // Found by the fault suite (faulty profile, 10 % token failures): MSAL cached the 503 and refused
+  // every retry for 60 s from its cache, so the bridge's backoff gave up without asking the server again.
+  it('after a 503, the next attempt asks the token endpoint again (MSAL does not answer from its throttle cache)', async () => {
+    const p = provider();
+    tokenStatus = 503;
+    tokenError = { error: 'temporarily_unavailable', error_description: 'AADSTS90033: A transient error has occurred.', error_codes: [90033] };
+    await assert.rejects(p.getToken(), (e: BridgeError) => e.code === 'AUTH_UNAVAILABLE' && e.retryable);
+    assert.equal(forms.length, 1);
+    tokenStatus = 200;
+    assert.match(await p.getToken(), /^tok-1-/);
+    assert.equal(forms.length, 2, 'the second attempt reached the server');
+  });
 });
