@@ -180,8 +180,8 @@ export class PacketBuilder {
 
   /** @internal (PacketStream) */
   giveStore(b: Buffer): void {
-    // Two (a filling batch per lane holds its own; more lanes take fresh ones, which leave whole when
-    // collected), and not those grown past their reservation (one huge batch must not pin its memory).
+    // Two (a filling batch per lane holds its own; more lanes take fresh ones), and not those grown
+    // past their reservation (one huge batch must not pin its memory): the others are emptied now.
     if (this.stores.length < 2 && b.length <= this.storeReserve) this.stores.push(b);
     else dropLarge(b);
   }
