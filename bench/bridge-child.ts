@@ -184,7 +184,8 @@ serve({
       let samples = 0;
       const sample = () => {
         const rss = rssMiB();
-        if (process.env.BENCH_HEAP_SPACES && (samples++ % 10 === 0 || (process.env.BENCH_HEAP_SPACES === 'peaks' && rss > sampledPeak && rss > 120))) {
+        // Every 10th sample; with BENCH_HEAP_SPACES=peaks also each sample that sets a new peak.
+        if (process.env.BENCH_HEAP_SPACES && (samples++ % 10 === 0 || (process.env.BENCH_HEAP_SPACES === 'peaks' && rss > sampledPeak))) {
           const m = process.memoryUsage();
           const old = require('node:v8').getHeapSpaceStatistics().find((sp: { space_name: string }) => sp.space_name === 'old_space');
           let brk = 0;

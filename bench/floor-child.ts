@@ -171,7 +171,7 @@ serve({
     });
     const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
     const cpu = cpuSeconds(cpu0);
-      if (process.env.BENCH_THREADS) process.stderr.write(`threads ${JSON.stringify(threadCpu())}\n`);
+    if (process.env.BENCH_THREADS) process.stderr.write(`threads ${JSON.stringify(threadCpu())}\n`);
     const gcCounts = await gc.stop();
     sink.close();
     agent.destroy();

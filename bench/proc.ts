@@ -129,17 +129,18 @@ export function cpuSeconds(from?: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1e6;
 }
 
-/** CPU seconds per thread name (utime+stime from /proc/self/task): for a look inside, not a figure. */
-export function threadCpu(): Record<string, number> {
-  const out: Record<string, number> = {};
+/**
+ * CPU seconds of the main thread and of all others together (utime + stime from /proc/self/task, in
+ * clock ticks of 1/100 s on Linux): for a look inside (BENCH_THREADS=1), not a figure.
+ */
+export function threadCpu(): { main: number; other: number } {
+  const out = { main: 0, other: 0 };
   try {
-    const hz = 100;
     for (const t of fs.readdirSync('/proc/self/task')) {
       const st = fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-      const close = st.lastIndexOf(')');
-      const name = t === String(process.pid) ? 'main' : 'other';
-      const f = st.slice(close + 2).split(' ');
-      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / hz;
+      // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      out[t === String(process.pid) ? 'main' : 'other'] += (Number(f[11]) + Number(f[12])) / 100;
     }
   } catch {
     // not Linux
