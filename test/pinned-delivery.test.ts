@@ -17,6 +17,7 @@ import { makeConfig, tempDir } from './support/bridge-config';
 import { startReceiver, type Receiver } from './support/receiver';
 import { createMetrics } from '../src/obs/metrics';
 import { parseProm } from './obs/prom-text';
+import { RUN_BYTES } from '../src/sources/o365/blob-reader';
 
 function promText(text: string) {
   const m = parseProm(text);
@@ -44,8 +45,8 @@ function record(i: number, extra: Record<string, unknown> = {}): Record<string, 
   };
 }
 
-/** One blob listed in every pass; `body(fetch)` gives its text (fetch counts from 1). */
-function fakeApi(body: (fetch: number) => string) {
+/** One blob listed in every pass; `body(fetch)` gives its text (fetch counts from 1), `pieces` how it arrives. */
+function fakeApi(body: (fetch: number) => string, pieces: (b: Buffer) => Buffer[] = (b) => [b]) {
   let fetches = 0;
   const created = new Date(Date.now() - 30 * 60_000).toISOString().slice(0, 19) + 'Z';
   const ref: ContentRef = {
@@ -64,7 +65,7 @@ function fakeApi(body: (fetch: number) => string) {
       yield [ref];
     },
     async fetchBlob(): Promise<Readable> {
-      return Readable.from([Buffer.from(body(++fetches))]);
+      return Readable.from(pieces(Buffer.from(body(++fetches))));
     },
     get fetches() {
       return fetches;
@@ -100,6 +101,44 @@ describe('issue 11, pinned: delivery cases', function () {
       const ids = new Set(lines.join('').trim().split('\n').map((l) => (JSON.parse(l) as { record: { Id: string } }).record.Id));
       const missing = recs.map((r) => r.Id as string).filter((id) => !ids.has(id));
       assert.deepEqual(missing, [], 'records never delivered');
+    } finally {
+      await bridge.close();
+      env.cleanup();
+    }
+  });
+
+  // issue 17: the poller gathers a body's pieces into runs of RUN_BYTES before splitting; pieces of
+  // any size (1 byte, TLS's 16 KiB, larger than a run, one byte past it) give the same records.
+  it('a body arriving in pieces of any size gives every record once, in order, unchanged', async () => {
+    const env = tempDir();
+    const recs = Array.from({ length: 700 }, (_, i) => record(i, { Pad: 'p'.repeat((i * 37) % 3000), Text: `é "${i}" \\ ${'☃'.repeat(i % 5)}` }));
+    const whole = JSON.stringify(recs);
+    assert.ok(Buffer.byteLength(whole) > 3 * RUN_BYTES, 'several runs');
+    const sizes = [16384, 1, 7, RUN_BYTES + 1, 16384, RUN_BYTES - 3, 5000, 2 * RUN_BYTES, 3, 16384];
+    fakeApi(
+      () => whole,
+      (b) => {
+        const out: Buffer[] = [];
+        for (let at = 0, k = 0; at < b.length; k++) {
+          out.push(b.subarray(at, at + sizes[k % sizes.length]));
+          at += sizes[k % sizes.length];
+        }
+        return out;
+      },
+    );
+    const lines: string[] = [];
+    const sink = createStdoutSink({ write: (c) => (lines.push(c), true) });
+    const cfg = makeConfig(emu, null, env.dir, { poll: { once: true, initialLookbackHours: 1 } }, { contentTypes: ['Audit.General'] });
+    const bridge = new Bridge(cfg, { logger: memoryLogger('error'), sink });
+    try {
+      await bridge.init();
+      const p = await bridge.runOnce();
+      assert.equal(p.results[0].failedBlobs, 0);
+      const got = lines.join('').trim().split('\n').map((l) => (JSON.parse(l) as { record: Record<string, unknown> }).record);
+      assert.deepEqual(
+        got.map((r) => [r.Id, r.Pad, r.Text]),
+        recs.map((r) => [r.Id, r.Pad, r.Text]),
+      );
     } finally {
       await bridge.close();
       env.cleanup();

@@ -15,7 +15,7 @@ import type { ActivityApi, ContentRef, ListingReport, OutEvent, RecordValidator,
 import { BridgeError, isBridgeError, redactUri } from '../../errors';
 import type { Logger } from '../../obs/log';
 import type { Metrics } from '../../obs/metrics';
-import { JsonSplitter, PROTO_KEY_RENAMED, renameProtoKeys, type ReadItem } from './blob-reader';
+import { JsonSplitter, PROTO_KEY_RENAMED, renameProtoKeys, runsOf, type ReadItem } from './blob-reader';
 import type { BatchReport, Delivery, Lane, SentBatch } from '../../core/delivery';
 import { usableId, type DeliveredIds, type TenantIds } from '../../core/dedup';
 import { AckTracker, type CheckpointStoreLike, type RunCounts, type TrackedWindow } from '../../core/ack-tracker';
@@ -548,8 +548,9 @@ export class ContentTypePoller {
     // that cost a promise and a microtask per record. Same items, same order, same errors.
     const splitter = new JsonSplitter({ source: redactUri(ref.contentUri), maxRecordBytes: this.o.maxRecordBytes });
     try {
-      for await (const chunk of body) {
-        const items = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      // In runs of up to RUN_BYTES (runsOf): TLS hands a body over in 16 KiB pieces.
+      for await (const run of runsOf(body)) {
+        const items = splitter.push(run);
         for (let k = 0; k < items.length; k++) {
           const p = this.readItem(items[k], r);
           if (p) await p;

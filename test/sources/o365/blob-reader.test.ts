@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { JsonSplitter, readRecords, type ReadItem } from '../../../src/sources/o365/blob-reader';
+import { JsonSplitter, readRecords, runsOf, runBuffers, RUN_BUFFERS, RUN_BYTES, type ReadItem } from '../../../src/sources/o365/blob-reader';
 import { isBridgeError } from '../../../src/errors';
 import { createRouter } from '../../../src/shape/event';
 
@@ -275,5 +275,58 @@ describe('blob reader', () => {
       const evB = router.route(b, { valid: true, recordType: 28, errors: [], warnings: [] }, { tenantId: 't', contentType: 'Audit.General', contentId: 'c' });
       assert.equal((evB.record.o365_bridge as { warnings?: unknown }).warnings, undefined, 'an ordinary record carries no notes');
     }
+  });
+
+  // issue 17: the poller splits a body in runs of RUN_BYTES, not in the 16 KiB pieces TLS gives.
+  describe('runsOf', () => {
+    async function* from(pieces: Buffer[], failAfter = Infinity) {
+      let n = 0;
+      for (const p of pieces) {
+        if (n++ === failAfter) throw new Error('reset');
+        yield p;
+      }
+    }
+    const body = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => String.fromCharCode(97 + (i % 26))).join(''));
+
+    it('gathers pieces into runs of at most RUN_BYTES (a larger piece passes alone), bytes and order kept', async () => {
+      const all = body(3 * RUN_BYTES + 12345);
+      const sizes = [16384, 1, 7, RUN_BYTES + 1, 16384, RUN_BYTES - 3, 5000, 2 * RUN_BYTES, 3];
+      const pieces: Buffer[] = [];
+      for (let at = 0, k = 0; at < all.length; k++) {
+        pieces.push(all.subarray(at, at + sizes[k % sizes.length]));
+        at += sizes[k % sizes.length];
+      }
+      const runs: Buffer[] = [];
+      // A run is valid until the next is asked for: copied here, as the splitter copies what it keeps.
+      for await (const r of runsOf(from(pieces))) runs.push(Buffer.from(r));
+      assert.deepEqual(Buffer.concat(runs), all);
+      for (const r of runs) assert.ok(r.length <= RUN_BYTES || pieces.some((p) => p.length === r.length && p.length >= RUN_BYTES), `run of ${r.length}`);
+      // TLS's 16 KiB pieces: full runs, then the rest.
+      const tls: Buffer[] = [];
+      for (let at = 0; at < all.length; at += 16384) tls.push(all.subarray(at, at + 16384));
+      const sizesOf: number[] = [];
+      for await (const r of runsOf(from(tls))) sizesOf.push(r.length);
+      assert.deepEqual(sizesOf, [RUN_BYTES, RUN_BYTES, RUN_BYTES, all.length - 3 * RUN_BYTES]);
+    });
+
+    it('passes pieces as they come when every run buffer is taken, and gets them back however iterations end', async () => {
+      const before = runBuffers();
+      const held = Array.from({ length: RUN_BUFFERS }, () => runsOf(from([body(10), body(10)])));
+      for (const h of held) await h.next(); // each now holds a buffer (its first run is still being filled)
+      assert.equal(runBuffers().free, 0);
+      assert.equal(runBuffers().made, RUN_BUFFERS, 'never more than RUN_BUFFERS made');
+      const pieces = [body(100), body(200), body(300)];
+      const got: number[] = [];
+      for await (const r of runsOf(from(pieces))) got.push(r.length);
+      assert.deepEqual(got, [100, 200, 300], 'no buffer: the pieces themselves');
+      // Ends: one runs out, one is left early, one fails in its source; the rest finish.
+      for (const h of held) await h.return(undefined);
+      const failing = runsOf(from([body(5), body(5), body(5)], 2));
+      await assert.rejects(async () => {
+        for await (const _ of failing) void _;
+      }, /reset/);
+      assert.equal(runBuffers().free, RUN_BUFFERS);
+      assert.ok(before.made <= RUN_BUFFERS);
+    });
   });
 });
