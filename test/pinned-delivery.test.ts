@@ -76,6 +76,14 @@ function fakeApi(body: (fetch: number) => string, pieces: (b: Buffer) => Buffer[
   return api;
 }
 
+/** A bridge over the fake API (Audit.General, one pass) whose stdout sink writes into `lines`. */
+function stdoutBridge(dir: string): { bridge: Bridge; lines: string[] } {
+  const lines: string[] = [];
+  const sink = createStdoutSink({ write: (c) => (lines.push(c), true) });
+  const cfg = makeConfig(emu, null, dir, { poll: { once: true, initialLookbackHours: 1 } }, { contentTypes: ['Audit.General'] });
+  return { bridge: new Bridge(cfg, { logger: memoryLogger('error'), sink }), lines };
+}
+
 describe('issue 11, pinned: delivery cases', function () {
   this.timeout(30_000);
   afterEach(() => sinon.restore());
@@ -87,10 +95,7 @@ describe('issue 11, pinned: delivery cases', function () {
     // Cut after record 5 on every attempt of the first pass (4 attempts), whole afterwards.
     const cut = whole.slice(0, whole.indexOf(JSON.stringify(recs[6])));
     const api = fakeApi((n) => (n <= 4 ? cut : whole));
-    const lines: string[] = [];
-    const sink = createStdoutSink({ write: (c) => (lines.push(c), true) });
-    const cfg = makeConfig(emu, null, env.dir, { poll: { once: true, initialLookbackHours: 1 } }, { contentTypes: ['Audit.General'] });
-    const bridge = new Bridge(cfg, { logger: memoryLogger('error'), sink });
+    const { bridge, lines } = stdoutBridge(env.dir);
     try {
       await bridge.init();
       const p1 = await bridge.runOnce();
@@ -126,10 +131,7 @@ describe('issue 11, pinned: delivery cases', function () {
         return out;
       },
     );
-    const lines: string[] = [];
-    const sink = createStdoutSink({ write: (c) => (lines.push(c), true) });
-    const cfg = makeConfig(emu, null, env.dir, { poll: { once: true, initialLookbackHours: 1 } }, { contentTypes: ['Audit.General'] });
-    const bridge = new Bridge(cfg, { logger: memoryLogger('error'), sink });
+    const { bridge, lines } = stdoutBridge(env.dir);
     try {
       await bridge.init();
       const p = await bridge.runOnce();
