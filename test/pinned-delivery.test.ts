@@ -46,7 +46,7 @@ function record(i: number, extra: Record<string, unknown> = {}): Record<string, 
 }
 
 /** One blob listed in every pass; `body(fetch)` gives its text (fetch counts from 1), `pieces` how it arrives. */
-function fakeApi(body: (fetch: number) => string, pieces: (b: Buffer) => Buffer[] = (b) => [b]) {
+function fakeApi(body: (fetch: number) => string, pieces: (b: Buffer) => Iterable<Buffer> | AsyncIterable<Buffer> = (b) => [b]) {
   let fetches = 0;
   const created = new Date(Date.now() - 30 * 60_000).toISOString().slice(0, 19) + 'Z';
   const ref: ContentRef = {
@@ -77,10 +77,10 @@ function fakeApi(body: (fetch: number) => string, pieces: (b: Buffer) => Buffer[
 }
 
 /** A bridge over the fake API (Audit.General, one pass) whose stdout sink writes into `lines`. */
-function stdoutBridge(dir: string): { bridge: Bridge; lines: string[] } {
+function stdoutBridge(dir: string, sinkOverrides: Record<string, unknown> = {}): { bridge: Bridge; lines: string[] } {
   const lines: string[] = [];
   const sink = createStdoutSink({ write: (c) => (lines.push(c), true) });
-  const cfg = makeConfig(emu, null, dir, { poll: { once: true, initialLookbackHours: 1 } }, { contentTypes: ['Audit.General'] });
+  const cfg = makeConfig(emu, null, dir, { poll: { once: true, initialLookbackHours: 1 }, sink: { type: 'stdout', ...sinkOverrides } }, { contentTypes: ['Audit.General'] });
   return { bridge: new Bridge(cfg, { logger: memoryLogger('error'), sink }), lines };
 }
 
@@ -140,6 +140,40 @@ describe('issue 11, pinned: delivery cases', function () {
       assert.deepEqual(
         got.map((r) => [r.Id, r.Pad, r.Text]),
         recs.map((r) => [r.Id, r.Pad, r.Text]),
+      );
+    } finally {
+      await bridge.close();
+      env.cleanup();
+    }
+  });
+
+  // issue 17: bytes gathered into a run were dropped with the error of a reset that came before the
+  // run was full, so the batches they would have filled were not sent: with a reset at the same place
+  // on every try, the records before it were delivered only once the blob came whole. Batches of 10
+  // here: the first two are full before the reset and go out; the third is abandoned with the read.
+  it('records before a connection reset fill and send their batches though the blob fails', async () => {
+    const env = tempDir();
+    const recs = Array.from({ length: 30 }, (_, i) => record(i));
+    const whole = JSON.stringify(recs);
+    const at = whole.indexOf(JSON.stringify(recs[20])) + 10;
+    fakeApi(
+      () => whole,
+      (b) =>
+        (async function* () {
+          yield b.subarray(0, at);
+          throw new BridgeError('API_NETWORK', 'blob download failed (ECONNRESET)', { retryable: true });
+        })(),
+    );
+    const { bridge, lines } = stdoutBridge(env.dir, { maxBatchEvents: 10 });
+    try {
+      await bridge.init();
+      const p = await bridge.runOnce();
+      assert.equal(p.results[0].failedBlobs, 1, 'the blob failed');
+      const ids = new Set(lines.join('').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { record: { Id: string } }).record.Id));
+      assert.deepEqual(
+        recs.slice(0, 20).filter((r) => !ids.has(r.Id as string)).map((r) => r.Id),
+        [],
+        'records before the reset',
       );
     } finally {
       await bridge.close();

@@ -722,7 +722,8 @@ let runsMade = 0;
  * A body's pieces gathered into runs of up to RUN_BYTES (a piece that large passes as it is). TLS hands
  * a body over in 16 KiB pieces, and each push costs the splitter its set-up and a record cut in two
  * (copied, then joined): 4 times fewer of both. A run is valid until the next one is asked for; its
- * buffer goes back when the iteration ends, however it ends.
+ * buffer goes back when the iteration ends, however it ends. A source that fails gives its error
+ * after the bytes it gave before.
  */
 export async function* runsOf(body: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
   let run = freeRuns.pop();
@@ -732,24 +733,32 @@ export async function* runsOf(body: AsyncIterable<Buffer | string>): AsyncGenera
   }
   try {
     let fill = 0;
-    for await (const piece of body) {
-      const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
-      if (run === undefined) {
-        yield chunk;
-        continue;
+    let failure: { error: unknown } | undefined;
+    try {
+      for await (const piece of body) {
+        const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
+        if (run === undefined) {
+          yield chunk;
+          continue;
+        }
+        if (fill > 0 && fill + chunk.length > RUN_BYTES) {
+          const n = fill;
+          fill = 0;
+          yield run.subarray(0, n);
+        }
+        if (chunk.length >= RUN_BYTES) yield chunk;
+        else {
+          chunk.copy(run, fill);
+          fill += chunk.length;
+        }
       }
-      if (fill > 0 && fill + chunk.length > RUN_BYTES) {
-        const n = fill;
-        fill = 0;
-        yield run.subarray(0, n);
-      }
-      if (chunk.length >= RUN_BYTES) yield chunk;
-      else {
-        chunk.copy(run, fill);
-        fill += chunk.length;
-      }
+    } catch (error) {
+      failure = { error };
     }
+    // What arrived before a reset is read before the error is: the records it holds are delivered,
+    // as they were when each piece went to the splitter (a blob cut at the same place on every try).
     if (fill > 0 && run !== undefined) yield run.subarray(0, fill);
+    if (failure) throw failure.error;
   } finally {
     if (run !== undefined) freeRuns.push(run);
   }
