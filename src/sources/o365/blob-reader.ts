@@ -709,14 +709,15 @@ export function renameProtoKeys(v: unknown, depth = 0): boolean {
  */
 export const RUN_BYTES = 64 * 1024;
 /**
- * Run buffers, made on first need and never freed (so they never raise glibc's mmap threshold, see
- * core/large-buffer.ts); a body that finds them all taken is passed on piece by piece. Plain buffers,
- * not allocLarge's: the splitter reads words through a DataView, which Node 20's V8 runs several times
- * slower on a resizable ArrayBuffer (the bridge's CPU per record rose by a fifth).
+ * Run buffers kept for reuse: as many as blobs are read at once by default (4 tenants × 4 blobs).
+ * Plain buffers, not allocLarge's: the splitter reads words through a DataView, which Node 20's V8
+ * runs several times slower on a resizable ArrayBuffer (the bridge's CPU per record rose by a fifth).
+ * At 64 KiB they are below glibc's mmap threshold, so freeing one (beyond the kept ones) does not
+ * raise it (see core/large-buffer.ts). Not a fixed set: a read whose body hangs for ever holds its
+ * buffer until both are collected, and must not starve the others.
  */
-export const RUN_BUFFERS = 8;
+export const RUN_BUFFERS_KEPT = 16;
 const freeRuns: Buffer[] = [];
-let runsMade = 0;
 
 /**
  * A body's pieces gathered into runs of up to RUN_BYTES (a piece that large passes as it is). TLS hands
@@ -726,21 +727,13 @@ let runsMade = 0;
  * after the bytes it gave before.
  */
 export async function* runsOf(body: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
-  let run = freeRuns.pop();
-  if (run === undefined && runsMade < RUN_BUFFERS) {
-    runsMade++;
-    run = Buffer.allocUnsafeSlow(RUN_BYTES);
-  }
+  const run = freeRuns.pop() ?? Buffer.allocUnsafeSlow(RUN_BYTES);
   try {
     let fill = 0;
     let failure: { error: unknown } | undefined;
     try {
       for await (const piece of body) {
         const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
-        if (run === undefined) {
-          yield chunk;
-          continue;
-        }
         if (fill > 0 && fill + chunk.length > RUN_BYTES) {
           const n = fill;
           fill = 0;
@@ -757,16 +750,16 @@ export async function* runsOf(body: AsyncIterable<Buffer | string>): AsyncGenera
     }
     // What arrived before a reset is read before the error is: the records it holds are delivered,
     // as they were when each piece went to the splitter (a blob cut at the same place on every try).
-    if (fill > 0 && run !== undefined) yield run.subarray(0, fill);
+    if (fill > 0) yield run.subarray(0, fill);
     if (failure) throw failure.error;
   } finally {
-    if (run !== undefined) freeRuns.push(run);
+    if (freeRuns.length < RUN_BUFFERS_KEPT) freeRuns.push(run);
   }
 }
 
-/** Run buffers made so far and free now (for tests). */
-export function runBuffers(): { made: number; free: number } {
-  return { made: runsMade, free: freeRuns.length };
+/** Run buffers free for reuse now (for tests). */
+export function freeRunBuffers(): number {
+  return freeRuns.length;
 }
 
 /**
