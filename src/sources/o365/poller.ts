@@ -544,7 +544,7 @@ export class ContentTypePoller {
       invalid: 0,
       duplicates: 0,
     };
-    // The splitter is driven here, chunk by chunk, rather than through readRecords' async generator:
+    // The splitter is driven here, run by run, rather than through readRecords' async generator:
     // that cost a promise and a microtask per record. Same items, same order, same errors.
     const splitter = new JsonSplitter({ source: redactUri(ref.contentUri), maxRecordBytes: this.o.maxRecordBytes });
     try {
