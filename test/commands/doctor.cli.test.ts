@@ -211,7 +211,8 @@ describe('doctor (real CLI, emulator, test receiver)', function () {
 
   it('sink unreachable: ✖ TCP SINK_UNREACHABLE, exit 4', async () => {
     const s = await start('doctor-unreachable');
-    s.writeConfig({ sink: { port: await freePort() } });
+    // Port 1, where nothing listens (a port found free could be taken by a parallel suite's listener).
+    s.writeConfig({ sink: { port: 1 } });
     const { code, out } = await doctor(s);
     assert.equal(code, 4, out);
     assert.match(out, /^✖ sink: TCP connection to 127\.0\.0\.1:\d+: SINK_UNREACHABLE: ECONNREFUSED$/m);
