@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decode, decodeMulti, encode } from '@msgpack/msgpack';
 import { MsgpackFrameReader, msgpackValueEnd } from '../../src/sinks/forward/msgpack-frames';
-import { MsgpackWriter } from '../../src/sinks/forward/msgpack-writer';
+import { MEMO_SLOTS, MsgpackWriter } from '../../src/sinks/forward/msgpack-writer';
 import { sharedValue } from '../../src/shape/shared';
 import { PacketBuilder } from '../../src/sinks/forward/forward-protocol';
 import { packageRoot } from '../../src/paths';
@@ -18,11 +18,11 @@ const samples = path.join(packageRoot, '..', 'shared', 'samples', 'real-records.
 
 describe('msgpack writer and framing', () => {
   it('writes a shared value (the metadata records of one blob share) as the same bytes as a fresh copy, every time', () => {
-    const metas = [0, 1, 2, 3, 4, 5].map((k) => sharedValue({ tenant: 't'.repeat(36), content_id: `blob-${k}-${'c'.repeat(60)}`, record_type_name: k % 2 ? null : 'ThreatIntelligence' }));
+    const metas = Array.from({ length: MEMO_SLOTS + 5 }, (_, k) => k).map((k) => sharedValue({ tenant: 't'.repeat(36), content_id: `blob-${k}-${'c'.repeat(60)}`, record_type_name: k % 2 ? null : 'ThreatIntelligence' }));
     const shared = new MsgpackWriter(16);
     const plain = new MsgpackWriter(16);
     // More shared values than the writer keeps, interleaved, in records and (not memoised) deeper down.
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 80; i++) {
       const m = metas[(i * 7) % metas.length];
       const rec = { Id: `r${i}`, o365_bridge: m, nested: { again: m }, list: [m] };
       shared.value(rec);
@@ -32,7 +32,7 @@ describe('msgpack writer and framing', () => {
     const back = decodeMulti(shared.buf.subarray(0, shared.pos)) as Generator<Record<string, unknown>>;
     let n = 0;
     for (const r of back) assert.deepEqual(r.o365_bridge, { ...metas[(n++ * 7) % metas.length] });
-    assert.equal(n, 40);
+    assert.equal(n, 80);
   });
 
   it('round-trips JSON values through @msgpack/msgpack (every int width, floats, unicode, long strings)', () => {

@@ -669,6 +669,32 @@ describe('api/client (local server)', () => {
       assert.equal(path(srv.seen[0].url), `${FEED}/audit/abc$def`);
     });
 
+    it('counts a blob\'s bytes in bytes_fetched: all of them, whole or cut short, reported in a few calls', async () => {
+      const counted: number[] = [];
+      const metrics = { apiRequest: () => undefined, throttled: () => undefined, retry: () => undefined, bytesFetched: (_t: string, n: number) => void counted.push(n) };
+      const big = '[' + Array.from({ length: 12000 }, (_, i) => JSON.stringify({ Id: `r${i}`, Pad: 'x'.repeat(200) })).join(',') + ']';
+      srv.handler = (req, res) => {
+        if (req.url!.includes('cut')) {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': 100_000 });
+          res.write(big.slice(0, 50_000));
+          setTimeout(() => req.socket.destroy(), 20);
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) });
+        res.end(big);
+      };
+      const whole = await collect(await api({ metrics }).fetchBlob(`${srv.origin}${FEED}/audit/whole`));
+      assert.equal(whole.length, Buffer.byteLength(big));
+      assert.equal(counted.reduce((a, b) => a + b, 0), whole.length);
+      // ~2.5 MB in 16 KiB pieces: per MiB and at the end, not per piece.
+      assert.ok(counted.length <= 4, `${counted.length} calls`);
+      counted.length = 0;
+      const s = await api({ metrics }).fetchBlob(`${srv.origin}${FEED}/audit/cut`);
+      await assert.rejects(collect(s), (e: BridgeError) => e.code === 'BLOB_MALFORMED');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(counted.reduce((a, b) => a + b, 0), 50_000);
+    });
+
     it('decodes a gzip blob', async () => {
       const gz = zlib.gzipSync(records);
       srv.handler = (_q, res) => {
