@@ -8,62 +8,30 @@
  * so the stand-in's constructor returns a real instance and every later check sees the real class.
  * If form-data or axios cannot be found where expected, nothing is done and axios loads it as before.
  */
-import Module = require('node:module');
+import { installStandIn, type StandIn } from './lazy-module';
 
 type Ctor = new (...args: unknown[]) => object;
 
-/** Where axios' `require('form-data')` resolves to, or null if it does not (nothing is installed then). */
-function formDataPath(): string | null {
-  try {
-    const axiosMain = require.resolve('axios');
-    return Module.createRequire(axiosMain).resolve('form-data');
-  } catch {
-    return null;
-  }
-}
-
-let real: Ctor | undefined;
-let installedAt: string | null = null;
-
-/** The real form-data class, loaded on first use (through the cache entry the stand-in held). */
-function loadReal(): Ctor {
-  if (real) return real;
-  const p = installedAt!;
-  const cache = require.cache as Record<string, NodeModule | undefined>;
-  // The stand-in leaves the cache so that requiring the path loads the module itself; from then on
-  // anyone requiring form-data gets the real one.
-  if (cache[p]?.exports === LazyFormData) delete cache[p];
-  real = Module.createRequire(p)(p) as Ctor;
-  return real;
-}
+let standIn: StandIn | null = null;
 
 /** Builds a real form-data instance: `new LazyFormData()` is `new (require('form-data'))()`. */
 class LazyFormData {
   constructor(...args: unknown[]) {
-    const Real = loadReal();
+    const Real = standIn!.load() as Ctor;
     return new Real(...args);
   }
 }
 
 /** Installs the stand-in unless axios is loaded already (then it holds the real module). Idempotent. */
 export function installLazyFormData(): boolean {
-  if (installedAt) return true;
-  const p = formDataPath();
-  if (!p) return false;
-  const cache = require.cache as Record<string, NodeModule | undefined>;
-  if (cache[p]) return false; // loaded already (by axios or anyone): nothing to save
-  const m = new Module(p, module) as NodeModule & { loaded: boolean; filename: string };
-  m.filename = p;
-  m.exports = LazyFormData;
-  m.loaded = true;
-  cache[p] = m;
-  installedAt = p;
-  return true;
+  if (standIn) return true;
+  standIn = installStandIn('axios', 'form-data', LazyFormData);
+  return standIn !== null;
 }
 
 /** For tests: whether the real form-data module has been loaded through the stand-in. */
 export function realFormDataLoaded(): boolean {
-  return real !== undefined;
+  return standIn?.loaded === true;
 }
 
 installLazyFormData();

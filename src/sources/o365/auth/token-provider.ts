@@ -5,6 +5,8 @@
  * concurrent callers) and always ask MSAL with skipCache, so "renew" means renew.
  */
 import * as crypto from 'node:crypto';
+// Before msal-node: its require('jsonwebtoken') then finds the stand-in (certificate assertions only).
+import './lazy-jwt';
 import { ConfidentialClientApplication, LogLevel, type Configuration } from '@azure/msal-node';
 import type { TokenProvider } from '../../../contracts';
 import type { HttpStack } from '../../../net/http';
