@@ -7,8 +7,6 @@
 import Module = require('node:module');
 
 export interface StandIn {
-  /** Where the stand-in sits in the module cache. */
-  readonly path: string;
   /** The real module (loaded on the first call; later calls return the same exports). */
   load(): unknown;
   /** Whether the real module has been loaded through the stand-in. */
@@ -37,7 +35,6 @@ export function installStandIn(from: string, request: string, exports: unknown):
   let real: unknown;
   let loaded = false;
   return {
-    path: p,
     get loaded() {
       return loaded;
     },
