@@ -114,7 +114,11 @@ export function readOutput(dir: string, name: string): OutLine[] {
   if (!fs.existsSync(d)) return [];
   const out: OutLine[] = [];
   for (const f of fs.readdirSync(d)) {
-    for (const line of fs.readFileSync(path.join(d, f), 'utf8').split('\n')) {
+    // Only whole lines: Fluentd may be writing the last one while a wait polls the file (a clean-clone
+    // CI run failed on a half-written line with "Unexpected end of JSON input").
+    const lines = fs.readFileSync(path.join(d, f), 'utf8').split('\n');
+    lines.pop();
+    for (const line of lines) {
       if (!line) continue;
       const r = JSON.parse(line) as { Id: string; fluentd_tag: string; fluentd_time: string };
       out.push({ Id: r.Id, tag: r.fluentd_tag, time: r.fluentd_time });
