@@ -65,12 +65,8 @@ function types(s: unknown): string[] {
   throw new FastUnsupported('type form');
 }
 
-/**
- * Compiles the schema with the given $id; throws FastUnsupported when it uses anything not above.
- * `copy` names a separate copy of the same check (see validator.ts, commonFor): a different source
- * text, so V8 neither reuses the compiled function nor shares its type feedback.
- */
-export function compileFast(rootId: string, deps: FastDeps, copy?: string): FastCheck {
+/** Compiles the schema with the given $id; throws FastUnsupported when it uses anything not above. */
+export function compileFast(rootId: string, deps: FastDeps): FastCheck {
   const consts: unknown[] = [];
   const constIndex = new Map<unknown, number>();
   const ref = (x: unknown): string => {
@@ -247,6 +243,6 @@ export function compileFast(rootId: string, deps: FastDeps, copy?: string): Fast
   if (root === undefined) throw new FastUnsupported(`no schema ${rootId}`);
   const entry = fnFor(root as Schema, rootId);
   // The sourceURL names the schema in CPU profiles (as ajv's own code does).
-  const source = `"use strict";\n${fns.join('\n')}\nreturn function check(v) { return f${entry}(v, 0); };\n//# sourceURL=precheck:${rootId}${copy === undefined ? '' : '#' + copy}`;
+  const source = `"use strict";\n${fns.join('\n')}\nreturn function check(v) { return f${entry}(v, 0); };\n//# sourceURL=precheck:${rootId}`;
   return new Function('k', source)(consts) as FastCheck;
 }

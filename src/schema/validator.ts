@@ -44,11 +44,8 @@ interface Compiled {
    * The yes/no pre-check per RecordType (fast.ts), null where a schema has something it does not
    * handle. Yes means ajv would say valid with no warnings; otherwise ajv runs and its answer stands.
    */
-  readonly fastByType: Array<FastCheck | null | undefined>;
+  readonly fastByType: Array<FastCheck | null>;
   readonly fastCommon: FastCheck | null;
-  /** A copy of the common pre-check for one RecordType without a schema of its own (see commonFor). */
-  readonly commonCopy: (recordType: number) => FastCheck | null;
-  commonCopies: number;
   /**
    * Per RecordType slot (TABLE_SIZE: types without a slot): a "no" costs the pre-check on top of
    * ajv, so a stream where most records of a type warn (an undocumented value in every record)
@@ -107,24 +104,22 @@ function compile(mode: ValidationMode, dir: string): Compiled {
   for (const [n, id] of specific) {
     if (n < TABLE_SIZE) byType[n] = get(id);
   }
-  const fast = (id: string, copy?: string): FastCheck | null => {
+  const fast = (id: string): FastCheck | null => {
     try {
-      return compileFast(id, { schemas: byId, formats: RECORD_FORMATS, docEnum }, copy);
+      return compileFast(id, { schemas: byId, formats: RECORD_FORMATS, docEnum });
     } catch (e) {
       if (e instanceof FastUnsupported) return null;
       throw e;
     }
   };
   const fastCommon = fast(COMMON_ID);
-  // undefined: a type without a schema of its own, given its copy of the common check on first sight.
-  const fastByType = new Array<FastCheck | null | undefined>(TABLE_SIZE).fill(fastCommon === null ? null : undefined);
+  const fastByType = new Array<FastCheck | null>(TABLE_SIZE).fill(fastCommon);
   for (const [n, id] of specific) {
     if (n < TABLE_SIZE) fastByType[n] = fast(id);
   }
   const misses = new Int32Array(TABLE_SIZE + 1);
   const skip = new Int32Array(TABLE_SIZE + 1);
-  const commonCopy = (n: number): FastCheck | null => fast(COMMON_ID, `RecordType=${n}`);
-  return { mode, common, byType, fastByType, fastCommon, commonCopy, commonCopies: 0, misses, skip, specificTypes: [...specific.keys()].sort((a, b) => a - b), sink, validResults: [] };
+  return { mode, common, byType, fastByType, fastCommon, misses, skip, specificTypes: [...specific.keys()].sort((a, b) => a - b), sink, validResults: [] };
 }
 
 function compiled(mode: ValidationMode): Compiled {
@@ -186,8 +181,7 @@ function validateWith(c: Compiled, record: unknown, precheck: Precheck): Validat
       recordType = rt;
       if (rt >= 0 && rt < TABLE_SIZE) {
         fn = c.byType[rt];
-        const q = c.fastByType[rt];
-        quick = q === undefined ? commonFor(c, rt) : q;
+        quick = c.fastByType[rt];
       }
     }
     if (precheck === 'always') {
@@ -218,24 +212,6 @@ function validateWith(c: Compiled, record: unknown, precheck: Precheck): Validat
     const why = e instanceof RangeError ? 'is too deeply nested or too large to check' : 'could not be read';
     return invalid(recordType, [{ path: '', message: `record ${why}`, keyword: 'exception' }], null);
   }
-}
-
-/**
- * Copies of the common pre-check made, at most: one per RecordType seen without a schema of its own,
- * the rest share one. Shared by every type, the check's property reads saw dozens of record shapes
- * and fell back to V8's global lookup cache, which the encoder's reads evict (issue 17); a copy per
- * type sees a few. Each copy is about 30 KB of code and feedback once optimised.
- */
-export const MAX_COMMON_COPIES = 48;
-
-function commonFor(c: Compiled, recordType: number): FastCheck | null {
-  let q = c.fastCommon;
-  if (c.commonCopies < MAX_COMMON_COPIES) {
-    c.commonCopies++;
-    q = c.commonCopy(recordType);
-  }
-  c.fastByType[recordType] = q;
-  return q;
 }
 
 /** The pre-check's yes; a throw (getter, proxy, stack) is a no: ajv then gives today's answer. */
@@ -280,12 +256,6 @@ export function createValidator(opts: { mode?: ValidationMode; precheck?: boolea
 export function precheckedTypes(mode: ValidationMode = 'default'): { common: boolean; specific: number[] } {
   const c = compiled(mode);
   return { common: c.fastCommon !== null, specific: c.specificTypes.filter((n) => c.fastByType[n] !== null) };
-}
-
-/** The pre-check a RecordType uses now (undefined: none made yet), and how many copies of the common one exist (for tests). */
-export function precheckOf(recordType: number, mode: ValidationMode = 'default'): { check: FastCheck | null | undefined; common: FastCheck | null; copies: number } {
-  const c = compiled(mode);
-  return { check: recordType >= 0 && recordType < TABLE_SIZE ? c.fastByType[recordType] : c.fastCommon, common: c.fastCommon, copies: c.commonCopies };
 }
 
 /** Records the given RecordType will still validate without the pre-check (for tests; see Compiled.misses). */

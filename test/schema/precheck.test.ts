@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createValidator, MAX_COMMON_COPIES, precheckOf, precheckedTypes, precheckSkipping, SKIP_RECORDS, specificRecordTypes, SCHEMA_BASE_URI } from '../../src/schema/validator';
+import { createValidator, precheckedTypes, precheckSkipping, SKIP_RECORDS, specificRecordTypes, SCHEMA_BASE_URI } from '../../src/schema/validator';
 import { compileFast, FastUnsupported, MAX_DEPTH, type FastDeps } from '../../src/schema/fast';
 import { RECORD_FORMATS } from '../../src/schema/formats';
 import { packageRoot, schemasDir } from '../../src/paths';
@@ -255,29 +255,6 @@ describe('schema/validator pre-check (fast path) against ajv alone', function ()
     for (let i = 0; i < SKIP_RECORDS && precheckSkipping(28) > 0; i++) both.default.adaptive.validate(clean);
     assert.equal(precheckSkipping(28), 0);
     same(clean, 'clean, pre-checked again');
-  });
-
-  it('a RecordType without a schema of its own gets its own copy of the common pre-check, up to MAX_COMMON_COPIES, with the same results', () => {
-    const base = generated(1).find((r) => r.RecordType === 15) ?? generated(1)[0];
-    const seen = new Set<unknown>();
-    // Types 600.. have no schema of their own and appear nowhere else in the tests.
-    for (let t = 600; t < 600 + MAX_COMMON_COPIES + 8; t++) {
-      const rec = { ...base, RecordType: t };
-      same(rec, `RecordType ${t}`);
-      same({ ...rec, CreationTime: 'yesterday' }, `RecordType ${t}, bad time`);
-      const { check, common, copies } = precheckOf(t);
-      assert.equal(typeof check, 'function');
-      assert.ok(copies <= MAX_COMMON_COPIES);
-      if (check !== common) {
-        assert.ok(!seen.has(check), `RecordType ${t} has a copy of its own`);
-        seen.add(check);
-      }
-    }
-    assert.equal(precheckOf(600 + MAX_COMMON_COPIES + 7).copies, MAX_COMMON_COPIES);
-    assert.equal(precheckOf(600 + MAX_COMMON_COPIES + 7).check, precheckOf(0).common, 'past the cap, types share the common check');
-    assert.ok(seen.size > 0);
-    // A type with a schema of its own keeps its own check.
-    assert.notEqual(precheckOf(28).check, precheckOf(28).common);
   });
 
   describe('hostile input', () => {
