@@ -16,9 +16,9 @@ import * as https from 'node:https';
 import * as tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream';
-// Before axios: it requires form-data at load, which we only load if a form is ever built.
-import './lazy-form-data';
-import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+// axios without form-data (loaded only if a form is ever built) and without undici (never used).
+import axios from './axios-quiet';
+import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { registerSecret } from '../obs/log';
 import { BridgeError, redactUri } from '../errors';
@@ -312,6 +312,9 @@ export function createHttpStack(opts: HttpStackOptions = {}): HttpStack {
   const proxyFor = (url: string): string | null => (proxied && !bypassesProxy(url, noProxy) ? proxyShown : null);
 
   const instance = axios.create({
+    // Not the fetch adapter: the agents (CA, proxy, keep-alive pool) are the http adapter's, and
+    // axios-quiet.ts loads axios without the fetch globals.
+    adapter: 'http',
     timeout: timeoutMs,
     proxy: false,
     // A redirect could carry the bearer token to another host: never follow one.
